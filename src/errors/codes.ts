@@ -1,0 +1,60 @@
+/**
+ * The one registry of fivetier's errors. Every error the library, the API or the CLI raises on
+ * purpose has a code here, a message template, and the HTTP status the API answers with.
+ * `docs/errors.md` lists the same codes; a test keeps the two in sync.
+ */
+
+export const errorCodes = {
+  // Configuration: raised once, at start-up, before anything connects.
+  FT_ERR_CONFIG_INVALID: { status: 500, message: '%s: %s' },
+  FT_ERR_CONFIG_UNKNOWN: { status: 500, message: '%s is not a fivetier setting (known: %s)' },
+
+  // Tenancy
+  FT_ERR_TENANT_INVALID: { status: 400, message: 'tenant id must be a uuid, got %s' },
+  FT_ERR_TENANT_MISMATCH: { status: 400, message: 'rows of two tenants in one transaction: %s and %s' },
+
+  // Tiers
+  FT_ERR_TIER_UNAVAILABLE: { status: 503, message: 'the %s tier is unavailable: %s' },
+  FT_ERR_TIER_NOT_CONFIGURED: { status: 500, message: 'the %s tier has no connection configured' },
+
+  // Migrations
+  FT_ERR_MIGRATION_CHANGED: { status: 500, message: '%s: migration %s was changed after it was applied (checksum %s in the database, %s on disk); write a new migration instead' },
+  FT_ERR_MIGRATION_DB_NEWER: { status: 500, message: '%s: the database has migration %s that this version of fivetier does not know; upgrade fivetier before running it against this database' },
+  FT_ERR_MIGRATION_FAILED: { status: 500, message: '%s: migration %s failed: %s' },
+
+  // Embedded default
+  FT_ERR_EMBEDDED_START: { status: 500, message: 'the embedded PostgreSQL could not start: %s' },
+
+  // Input and the API
+  FT_ERR_INPUT_INVALID: { status: 400, message: '%s' },
+  FT_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** Fill `%s` placeholders in order. */
+function format(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => String(args[i++]));
+}
+
+/**
+ * The base of every error fivetier raises on purpose. `code` is stable and documented,
+ * `status` is the HTTP status the API maps it to, `cause` keeps the underlying error.
+ */
+export class FivetierError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown }) {
+    super(format(errorCodes[code].message, args), options);
+    this.name = 'FivetierError';
+    this.code = code;
+    this.status = errorCodes[code].status;
+  }
+}
+
+/** True when `err` is a FivetierError with the given code. Never throws. */
+export function isFivetierError(err: unknown, code?: ErrorCode): err is FivetierError {
+  return err instanceof FivetierError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { migrateTiers } from '../src/migrate/migrator.js';
+import { TIER_NAMES, type TierName } from '../src/types.js';
+import { createDatabase, dropDatabase, findTestPostgres, findTestRedis } from './helpers/servers.js';
+
+/**
+ * Once per test run: find PostgreSQL (and Redis), create one fresh database per tier, migrate
+ * them, and hand their URLs to the tests. The databases are dropped at the end unless
+ * FIVETIER_TEST_KEEP=1 (for looking at what a failing run left).
+ */
+export default async function setup(project: TestProject) {
+  const log = (l: string) => console.log(`[test setup] ${l}`);
+  const pg = await findTestPostgres(log);
+  const redisUrl = await findTestRedis();
+  if (!redisUrl) log('no Redis answers: Redis tests will be skipped (set FIVETIER_TEST_REDIS_URL to run them)');
+
+  const run = `ft_test_${randomBytes(4).toString('hex')}`;
+  const urls = {} as Record<TierName, string>;
+  for (const tier of TIER_NAMES) urls[tier] = await createDatabase(pg.adminUrl, `${run}_${tier}`);
+  await migrateTiers(urls);
+
+  project.provide('pgAdminUrl', pg.adminUrl);
+  project.provide('tierUrls', urls);
+  project.provide('redisUrl', redisUrl ?? '');
+  project.provide('runId', run);
+
+  return async () => {
+    if (process.env.FIVETIER_TEST_KEEP !== '1') {
+      for (const tier of TIER_NAMES) await dropDatabase(pg.adminUrl, `${run}_${tier}`);
+    }
+    await pg.stop();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    tierUrls: Record<TierName, string>;
+    redisUrl: string;
+    runId: string;
+  }
+}

@@ -1,0 +1,35 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
+import { openFivetier, type Fivetier } from '../../src/platform.js';
+import { TIER_NAMES, type TierName } from '../../src/types.js';
+import { createDatabase, dropDatabase } from './servers.js';
+
+/** The run's migrated tier databases, opened as a Fivetier (no migration, no embedded server). */
+export async function openTestFivetier(overrides: ConfigOverrides = {}): Promise<Fivetier> {
+  const urls = inject('tierUrls');
+  const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t] }])) as ConfigOverrides['tiers'];
+  const redisUrl = inject('redisUrl') || undefined;
+  const config = loadConfig({}, { redisUrl, ...overrides, tiers: { ...tiers, ...overrides.tiers } });
+  return openFivetier({ config, migrate: false });
+}
+
+/** A fresh tenant id; tests share databases, so each one works in tenants of its own. */
+export const newTenant = (): string => randomUUID();
+
+/**
+ * Empty scratch databases, one per tier asked for, for tests that must start from nothing
+ * (schema, migrator). `drop()` removes them.
+ */
+export async function scratchDatabases(tiers: readonly TierName[], label: string): Promise<{ urls: Record<TierName, string>; drop: () => Promise<void> }> {
+  const admin = inject('pgAdminUrl');
+  const prefix = `${inject('runId')}_${label}_${randomBytes(3).toString('hex')}`;
+  const urls = {} as Record<TierName, string>;
+  for (const t of tiers) urls[t] = await createDatabase(admin, `${prefix}_${t}`);
+  return {
+    urls,
+    drop: async () => {
+      for (const t of tiers) await dropDatabase(admin, `${prefix}_${t}`);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { tmpdir } from 'node:os';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { startEmbeddedServer } from '../../src/embedded/embedded-server.js';
+
+/**
+ * Where the tests find PostgreSQL: FIVETIER_TEST_PG_URL (an admin URL of any database on the
+ * server), else a local server at 127.0.0.1:5432 with trust auth, else an embedded server that
+ * the test run starts itself. So `npm test` works on a machine with no PostgreSQL installed.
+ */
+export async function findTestPostgres(log: (l: string) => void): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
+  const candidates = [process.env.FIVETIER_TEST_PG_URL, 'postgresql://postgres@127.0.0.1:5432/postgres'].filter(Boolean) as string[];
+  for (const url of candidates) {
+    if (await canConnect(url)) return { adminUrl: url, stop: async () => {} };
+    if (url === process.env.FIVETIER_TEST_PG_URL) throw new Error(`FIVETIER_TEST_PG_URL=${url}: cannot connect; start that server or unset the variable`);
+  }
+  log('no PostgreSQL at 127.0.0.1:5432: starting an embedded one for the tests');
+  const server = await startEmbeddedServer({
+    dataDir: `${tmpdir()}/fivetier-test-pg`,
+    port: Number(process.env.FIVETIER_TEST_EMBEDDED_PORT ?? 54339),
+    databases: [],
+  });
+  return { adminUrl: server.urlFor('postgres'), stop: () => server.stop() };
+}
+
+/**
+ * Where the tests find Redis: FIVETIER_TEST_REDIS_URL, else redis://127.0.0.1:6379. Undefined
+ * when none answers; Redis tests then skip, except under CI=true, where a missing Redis fails.
+ */
+export async function findTestRedis(): Promise<string | undefined> {
+  const url = process.env.FIVETIER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return url;
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`CI=true but no Redis answers at ${url}`);
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The URL of another database on the same server as `adminUrl`. */
+export function databaseUrl(adminUrl: string, database: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Create an empty database; returns its admin URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`create database ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  return databaseUrl(adminUrl, name);
+}
+
+/** Drop a database, closing whatever connections are still open to it. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}

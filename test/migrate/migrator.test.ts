@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFivetierError } from '../../src/errors/codes.js';
+import { loadMigrations, SCHEMAS_DIR } from '../../src/migrate/migration-files.js';
+import { migrateTier } from '../../src/migrate/migrator.js';
+import { TIER_NAMES } from '../../src/types.js';
+import { scratchDatabases } from '../helpers/platform.js';
+
+/** Run the real CLI in a child process; resolves with its exit code and output. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function history(url: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ version: number }>('select version from fivetier_migrations order by version')).rows.map((r) => r.version);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('migrator', () => {
+  let dbs: Awaited<ReturnType<typeof scratchDatabases>>;
+  beforeAll(async () => {
+    dbs = await scratchDatabases(TIER_NAMES, 'race');
+  });
+  afterAll(() => dbs?.drop());
+
+  it('two migrators started at the same moment both exit 0 and apply each migration once', async () => {
+    const env = Object.fromEntries(TIER_NAMES.map((t) => [`${t.toUpperCase()}_DB_URL`, dbs.urls[t]]));
+    const [a, b] = await Promise.all([runCli(['migrate'], env), runCli(['migrate'], env)]);
+    expect(a.code, a.out).toBe(0);
+    expect(b.code, b.out).toBe(0);
+    for (const tier of TIER_NAMES) {
+      const versions = loadMigrations(tier).map((m) => m.version);
+      expect(await history(dbs.urls[tier])).toEqual(versions);
+      // Exactly one of the two runs applied each migration.
+      for (const m of loadMigrations(tier)) {
+        const appliedBy = [a.out, b.out].filter((o) => o.includes(`${tier}: applied ${m.name}`)).length;
+        expect(appliedBy, `${tier} ${m.name}`).toBe(1);
+      }
+    }
+  });
+
+  it('refuses a changed, already-applied migration with a clear message', async () => {
+    const changed = mkdtempSync(`${tmpdir()}/fivetier-schemas-`);
+    cpSync(SCHEMAS_DIR, changed, { recursive: true });
+    const first = loadMigrations('content', changed)[0]!;
+    appendFileSync(`${changed}/content/migrations/${first.name}`, '\n-- edited after it was applied\n');
+    const err = await migrateTier('content', dbs.urls.content, { schemasDir: changed }).catch((e: unknown) => e);
+    expect(isFivetierError(err, 'FT_ERR_MIGRATION_CHANGED')).toBe(true);
+    expect((err as Error).message).toMatch(/content: migration 0001_\w+\.sql was changed after it was applied/);
+  });
+
+  it('refuses a database that is newer than the code', async () => {
+    const older = mkdtempSync(`${tmpdir()}/fivetier-schemas-`);
+    cpSync(SCHEMAS_DIR, older, { recursive: true });
+    writeFileSync(`${older}/notifications/migrations/9999_future.sql`, 'select 1;');
+    await migrateTier('notifications', dbs.urls.notifications, { schemasDir: older });
+    const err = await migrateTier('notifications', dbs.urls.notifications).catch((e: unknown) => e);
+    expect(isFivetierError(err, 'FT_ERR_MIGRATION_DB_NEWER')).toBe(true);
+    expect((err as Error).message).toContain('9999_future.sql');
+  });
+
+  it('rolls a failing migration back whole and names it', async () => {
+    const broken = mkdtempSync(`${tmpdir()}/fivetier-schemas-`);
+    cpSync(SCHEMAS_DIR, broken, { recursive: true });
+    writeFileSync(`${broken}/olap/migrations/0500_broken.sql`, 'create table half_done (id int); select no_such_function();');
+    const err = await migrateTier('olap', dbs.urls.olap, { schemasDir: broken }).catch((e: unknown) => e);
+    expect(isFivetierError(err, 'FT_ERR_MIGRATION_FAILED')).toBe(true);
+    expect((err as Error).message).toContain('0500_broken.sql');
+    const client = new pg.Client({ connectionString: dbs.urls.olap });
+    await client.connect();
+    const { rows } = await client.query("select to_regclass('public.half_done') as t");
+    await client.end();
+    expect(rows[0].t).toBeNull();
+  });
+});
