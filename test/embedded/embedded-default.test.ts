@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { HealthReport } from '../../src/ops/health.js';
 import { EMBEDDED_DATABASE_NAMES, TIER_NAMES } from '../../src/types.js';
 import { exitCode, freePort, spawnCli, waitForOutput } from '../helpers/processes.js';
 
@@ -21,7 +22,7 @@ describe('the embedded default', () => {
       FIVETIER_EMBEDDED_PORT: String(await freePort()),
       FIVETIER_HTTP_PORT: String(await freePort()),
     };
-    const health = async () => (await fetch(`http://127.0.0.1:${env.FIVETIER_HTTP_PORT}/health`)).json();
+    const health = async () => (await (await fetch(`http://127.0.0.1:${env.FIVETIER_HTTP_PORT}/health`)).json()) as HealthReport;
 
     const first = spawnCli(['start'], env);
     await waitForOutput(first, /listening on/, 110_000);

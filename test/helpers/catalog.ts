@@ -5,7 +5,9 @@ import pg from 'pg';
  * ACLs, columns, constraints, indexes, policies, triggers, functions and the migration history.
  * Two databases built the same way give equal snapshots.
  */
-export async function catalogSnapshot(url: string): Promise<Record<string, string[]>> {
+export type CatalogSnapshot = Record<'tables' | 'columns' | 'constraints' | 'indexes' | 'policies' | 'triggers' | 'functions' | 'defaultAcls' | 'migrations', string[]>;
+
+export async function catalogSnapshot(url: string): Promise<CatalogSnapshot> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const q = async (sql: string) => (await client.query(sql)).rows.map((r) => Object.values(r).map(String).join(' | ')).sort();
