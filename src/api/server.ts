@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { isFivetierError } from '../errors/codes.js';
 import type { Fivetier } from '../platform.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface ServerOptions {
   fivetier: Fivetier;
@@ -25,5 +26,6 @@ export async function buildServer({ fivetier, logger = false }: ServerOptions): 
     return reply.code(500).send({ code: 'FT_ERR_INTERNAL', message: 'internal error' });
   });
   await app.register(healthRoutes, { fivetier });
+  await app.register(metricsRoutes, { fivetier });
   return app;
 }

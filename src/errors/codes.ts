@@ -25,6 +25,10 @@ export const errorCodes = {
   // Embedded default
   FT_ERR_EMBEDDED_START: { status: 500, message: 'the embedded PostgreSQL could not start: %s' },
 
+  // Cross-tier writes (DatabaseTransaction, outbox relay, sweeper, consistency checker)
+
+  // Queue (jobs, dispatch, workers, operator actions)
+
   // Input and the API
   FT_ERR_INPUT_INVALID: { status: 400, message: '%s' },
   FT_ERR_INTERNAL: { status: 500, message: 'internal error' },

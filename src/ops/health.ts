@@ -1,4 +1,5 @@
 import type { Fivetier } from '../platform.js';
+import { tierUp } from './metrics.js';
 import type { TierHealth } from '../tiers/tier-client.js';
 import type { TierName } from '../types.js';
 
@@ -14,7 +15,10 @@ export interface HealthReport {
 export async function checkHealth(fivetier: Fivetier): Promise<HealthReport> {
   const results = await fivetier.health();
   const tiers = {} as HealthReport['tiers'];
-  for (const { tier, ...rest } of results) tiers[tier] = rest;
+  for (const { tier, ...rest } of results) {
+    tiers[tier] = rest;
+    tierUp.set({ tier }, rest.status === 'up' ? 1 : 0);
+  }
   const up = results.filter((r) => r.status === 'up').length;
   const status = up === results.length ? 'up' : up === 0 ? 'down' : 'degraded';
   return { status, tiers, checkedAt: new Date().toISOString() };
