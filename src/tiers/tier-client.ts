@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { TierConfig } from '../config/config.js';
 import { FivetierError } from '../errors/codes.js';
+import { queryDuration } from '../ops/metrics.js';
 import { ROLES, isUuid, type LoginRole, type TierName } from '../types.js';
 
 /** A connection inside a transaction that a TierClient opened. */
@@ -110,6 +111,7 @@ export class TierClient {
 
   async #transaction<T>(role: LoginRole, fn: (client: TxClient) => Promise<T>, tenantId?: string): Promise<T> {
     const client = await this.#connect(role);
+    const stopTimer = queryDuration.startTimer({ tier: this.name });
     let broken: Error | undefined;
     try {
       await client.query('begin');
@@ -127,6 +129,7 @@ export class TierClient {
       throw err;
     } finally {
       client.release(broken);
+      stopTimer();
     }
   }
 

@@ -8,9 +8,10 @@ import { createDatabase, dropDatabase } from './servers.js';
 /** The run's migrated tier databases, opened as a Fivetier (no migration, no embedded server). */
 export async function openTestFivetier(overrides: ConfigOverrides = {}): Promise<Fivetier> {
   const urls = inject('tierUrls');
-  const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t] }])) as ConfigOverrides['tiers'];
+  // Each tier keeps the run's database unless the override names another URL.
+  const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t], ...overrides.tiers?.[t] }]));
   const redisUrl = inject('redisUrl') || undefined;
-  const config = loadConfig({}, { redisUrl, ...overrides, tiers: { ...tiers, ...overrides.tiers } });
+  const config = loadConfig({}, { redisUrl, ...overrides, tiers });
   return openFivetier({ config, migrate: false });
 }
 

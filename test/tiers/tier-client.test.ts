@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFivetierError } from '../../src/errors/codes.js';
+import type { Fivetier } from '../../src/platform.js';
+import { newTenant, openTestFivetier } from '../helpers/platform.js';
+
+describe('TierClient', () => {
+  let ft: Fivetier;
+  beforeAll(async () => {
+    // One connection, so every transaction below reuses the same pooled session.
+    ft = await openTestFivetier({ tiers: { notifications: { pool: { max: 1 } } } });
+  });
+  afterAll(() => ft?.close());
+
+  it('refuses a tenant id that is not a uuid, before touching the database', async () => {
+    const err = await ft.notifications.withTenant("x' or 1=1 --", async () => 1).catch((e: unknown) => e);
+    expect(isFivetierError(err, 'FT_ERR_TENANT_INVALID')).toBe(true);
+  });
+
+  it('sets the tenant for the transaction only: the pooled session carries nothing over', async () => {
+    const tenant = newTenant();
+    const inside = await ft.notifications.withTenant(tenant, async (tx) => (await tx.query("select current_setting('app.current_tenant_id', true) as t")).rows[0].t);
+    expect(inside).toBe(tenant);
+    const after = await ft.notifications.pool.query("select coalesce(current_setting('app.current_tenant_id', true), '') as t");
+    expect(after.rows[0].t).toBe('');
+  });
+
+  it('commits on success and rolls back when the callback throws', async () => {
+    const tenant = newTenant();
+    const insert = (title: string) => (tx: import('pg').PoolClient) =>
+      tx.query("insert into notifications (tenant_id, type, title, message) values ($1, 'TEST', $2, 'm')", [tenant, title]);
+    await ft.notifications.withTenant(tenant, insert('kept'));
+    await expect(
+      ft.notifications.withTenant(tenant, async (tx) => {
+        await insert('rolled back')(tx);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await ft.notifications.withTenant(tenant, (tx) => tx.query('select title from notifications order by title'));
+    expect(rows.map((r) => r.title)).toEqual(['kept']);
+  });
+
+  it('runs as the runtime role, which cannot read another tier-internal table such as fivetier_migrations', async () => {
+    const err = await ft.notifications.withTenant(newTenant(), (tx) => tx.query('select * from fivetier_migrations')).catch((e: { code?: string }) => e);
+    expect((err as { code?: string }).code).toBe('42501');
+  });
+});
