@@ -9,12 +9,16 @@ import { startEmbeddedServer } from '../../src/embedded/embedded-server.js';
  * the test run starts itself. So `npm test` works on a machine with no PostgreSQL installed.
  */
 export async function findTestPostgres(log: (l: string) => void): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
-  const candidates = [process.env.FIVETIER_TEST_PG_URL, 'postgresql://postgres@127.0.0.1:5432/postgres'].filter(Boolean) as string[];
+  // FIVETIER_TEST_EMBEDDED=1 skips the look-around: what a machine without PostgreSQL gets.
+  const candidates =
+    process.env.FIVETIER_TEST_EMBEDDED === '1'
+      ? []
+      : ([process.env.FIVETIER_TEST_PG_URL, 'postgresql://postgres@127.0.0.1:5432/postgres'].filter(Boolean) as string[]);
   for (const url of candidates) {
     if (await canConnect(url)) return { adminUrl: url, stop: async () => {} };
     if (url === process.env.FIVETIER_TEST_PG_URL) throw new Error(`FIVETIER_TEST_PG_URL=${url}: cannot connect; start that server or unset the variable`);
   }
-  log('no PostgreSQL at 127.0.0.1:5432: starting an embedded one for the tests');
+  log('starting an embedded PostgreSQL for the tests (none given, none at 127.0.0.1:5432)');
   const server = await startEmbeddedServer({
     dataDir: `${tmpdir()}/fivetier-test-pg`,
     port: Number(process.env.FIVETIER_TEST_EMBEDDED_PORT ?? 54339),
