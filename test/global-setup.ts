@@ -18,12 +18,13 @@ export default async function setup(project: TestProject) {
   const run = `ft_test_${randomBytes(4).toString('hex')}`;
   const urls = {} as Record<TierName, string>;
   for (const tier of TIER_NAMES) urls[tier] = await createDatabase(pg.adminUrl, `${run}_${tier}`);
-  await migrateTiers(urls);
+  await migrateTiers(urls, { rolePassword: pg.rolePassword });
 
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('tierUrls', urls);
   project.provide('redisUrl', redisUrl ?? '');
   project.provide('runId', run);
+  project.provide('rolePassword', pg.rolePassword ?? '');
 
   return async () => {
     if (process.env.FIVETIER_TEST_KEEP !== '1') {
@@ -39,5 +40,6 @@ declare module 'vitest' {
     tierUrls: Record<TierName, string>;
     redisUrl: string;
     runId: string;
+    rolePassword: string;
   }
 }

@@ -11,9 +11,13 @@ export async function openTestFivetier(overrides: ConfigOverrides = {}): Promise
   // Each tier keeps the run's database unless the override names another URL.
   const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t], ...overrides.tiers?.[t] }]));
   const redisUrl = inject('redisUrl') || undefined;
-  const config = loadConfig({}, { redisUrl, ...overrides, tiers });
+  const rolePassword = inject('rolePassword') || undefined;
+  const config = loadConfig({}, { redisUrl, rolePassword, ...overrides, tiers });
   return openFivetier({ config, migrate: false });
 }
+
+/** Password of fivetier's login roles on the test server ('' = none). */
+export const testRolePassword = (): string | undefined => inject('rolePassword') || undefined;
 
 /** A fresh tenant id; tests share databases, so each one works in tenants of its own. */
 export const newTenant = (): string => randomUUID();

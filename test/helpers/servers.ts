@@ -8,14 +8,21 @@ import { startEmbeddedServer } from '../../src/embedded/embedded-server.js';
  * server), else a local server at 127.0.0.1:5432 with trust auth, else an embedded server that
  * the test run starts itself. So `npm test` works on a machine with no PostgreSQL installed.
  */
-export async function findTestPostgres(log: (l: string) => void): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
+export interface TestPostgres {
+  adminUrl: string;
+  /** Password for fivetier's login roles: the embedded server asks for one, trust servers do not. */
+  rolePassword: string | undefined;
+  stop: () => Promise<void>;
+}
+
+export async function findTestPostgres(log: (l: string) => void): Promise<TestPostgres> {
   // FIVETIER_TEST_EMBEDDED=1 skips the look-around: what a machine without PostgreSQL gets.
   const candidates =
     process.env.FIVETIER_TEST_EMBEDDED === '1'
       ? []
       : ([process.env.FIVETIER_TEST_PG_URL, 'postgresql://postgres@127.0.0.1:5432/postgres'].filter(Boolean) as string[]);
   for (const url of candidates) {
-    if (await canConnect(url)) return { adminUrl: url, stop: async () => {} };
+    if (await canConnect(url)) return { adminUrl: url, rolePassword: process.env.FIVETIER_ROLE_PASSWORD || undefined, stop: async () => {} };
     if (url === process.env.FIVETIER_TEST_PG_URL) throw new Error(`FIVETIER_TEST_PG_URL=${url}: cannot connect; start that server or unset the variable`);
   }
   log('starting an embedded PostgreSQL for the tests (none given, none at 127.0.0.1:5432)');
@@ -24,7 +31,7 @@ export async function findTestPostgres(log: (l: string) => void): Promise<{ admi
     port: Number(process.env.FIVETIER_TEST_EMBEDDED_PORT ?? 54339),
     databases: [],
   });
-  return { adminUrl: server.urlFor('postgres'), stop: () => server.stop() };
+  return { adminUrl: server.urlFor('postgres'), rolePassword: server.rolePassword, stop: () => server.stop() };
 }
 
 /**

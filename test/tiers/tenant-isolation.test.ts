@@ -93,7 +93,7 @@ describe.each(TIER_NAMES)('tenant isolation in the %s tier', (tier: TierName) =>
 
   beforeAll(async () => {
     admin = new pg.Client({ connectionString: adminUrl });
-    app = new pg.Client({ connectionString: roleUrl(adminUrl, 'app', undefined) });
+    app = new pg.Client({ connectionString: roleUrl(adminUrl, 'app', inject('rolePassword') || undefined) });
     await Promise.all([admin.connect(), app.connect()]);
     tables = await tenantTables(admin);
     await admin.query('begin');
