@@ -144,27 +144,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       ? parseUrl('redisUrl', overrides.redisUrl, ['redis:', 'rediss:'])
       : parseUrl('QUEUE_REDIS_URL', env.QUEUE_REDIS_URL, ['redis:', 'rediss:']);
 
+  // An override wins over the variable, the variable over the default.
+  const integer = (key: string, override: number | undefined, variable: string, min: number, max: number, fallback: number) =>
+    parseInteger(key, override, min, max) ?? parseInteger(variable, env[variable], min, max) ?? fallback;
+
   const config: FivetierConfig = {
     tiers: Object.freeze(tiers),
     redisUrl,
     rolePassword: 'rolePassword' in overrides ? overrides.rolePassword : env.FIVETIER_ROLE_PASSWORD || undefined,
-    systemPoolMax:
-      parseInteger('systemPoolMax', overrides.systemPoolMax, 1, 1000) ??
-      parseInteger('FIVETIER_SYSTEM_POOL_MAX', env.FIVETIER_SYSTEM_POOL_MAX, 1, 1000) ??
-      SYSTEM_POOL_MAX_DEFAULT,
+    systemPoolMax: integer('systemPoolMax', overrides.systemPoolMax, 'FIVETIER_SYSTEM_POOL_MAX', 1, 1000, SYSTEM_POOL_MAX_DEFAULT),
     embedded: Object.freeze({
       dataDir: overrides.embedded?.dataDir ?? (env.FIVETIER_DATA_DIR || EMBEDDED_DATA_DIR_DEFAULT),
-      port:
-        parseInteger('embedded.port', overrides.embedded?.port, 1, 65535) ??
-        parseInteger('FIVETIER_EMBEDDED_PORT', env.FIVETIER_EMBEDDED_PORT, 1, 65535) ??
-        EMBEDDED_PORT_DEFAULT,
+      port: integer('embedded.port', overrides.embedded?.port, 'FIVETIER_EMBEDDED_PORT', 1, 65535, EMBEDDED_PORT_DEFAULT),
     }),
     http: Object.freeze({
       host: overrides.http?.host ?? (env.FIVETIER_HTTP_HOST || HTTP_HOST_DEFAULT),
-      port:
-        parseInteger('http.port', overrides.http?.port, 0, 65535) ??
-        parseInteger('FIVETIER_HTTP_PORT', env.FIVETIER_HTTP_PORT, 0, 65535) ??
-        HTTP_PORT_DEFAULT,
+      port: integer('http.port', overrides.http?.port, 'FIVETIER_HTTP_PORT', 0, 65535, HTTP_PORT_DEFAULT),
     }),
   };
   return Object.freeze(config);

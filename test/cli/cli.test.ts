@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { exitCode, spawnCli } from '../helpers/processes.js';
+
+describe('fivetier CLI', () => {
+  it.each([
+    [['start'], { OLTP_DB_URL: 'not-a-url' }, /fivetier: OLTP_DB_URL: not a URL/],
+    [['migrate'], { FIVETIER_HTTP_PORT: 'eighty' }, /fivetier: FIVETIER_HTTP_PORT: must be a whole number/],
+    [['status'], { CONTENT_POOL_MAXX: '5' }, /fivetier: CONTENT_POOL_MAXX is not a fivetier setting/],
+    [['no-such-command'], {}, /unknown command 'no-such-command'/],
+  ])('%o with %o exits 2 with a message naming the problem', async (args, env, message) => {
+    const child = spawnCli(args, env);
+    expect(await exitCode(child)).toBe(2);
+    expect(child.output()).toMatch(message);
+    expect(child.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
