@@ -40,10 +40,22 @@ describe('consistency checker', () => {
     // I1: delete two content rows by hand
     const dangling = [sent[3]!, sent[11]!];
     await ft.content.withTenant(tenantId, (c) => c.query('delete from content_objects where storage_key = any($1)', [dangling.map((s) => s.storageKey)]));
-    // I2: an outbox row an hour old that no relay moved
+    // I2: an outbox row an hour old that no relay moved. Relays in other test files run
+    // meanwhile; a row lock held until the end keeps them off it (they SKIP LOCKED).
     const stuck = await ft.oltp.withTenant(tenantId, (c) =>
       c.query<{ id: string }>("insert into outbox (tenant_id, job_type, payload, created_at) values ($1, 'track_email_sent', '{}', now() - interval '1 hour') returning id", [tenantId]),
     );
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = ft.oltp.withMaintenance(async (c) => {
+      await c.query('select 1 from outbox where id = $1 for update', [stuck.rows[0]!.id]);
+      locked();
+      await released;
+      await c.query('delete from outbox where id = $1', [stuck.rows[0]!.id]);
+    });
+    await isLocked;
     // I3: content that no email references, two hours old
     const orphanKey = newStorageKey();
     await ft.content.withTenant(tenantId, (c) =>
@@ -51,6 +63,8 @@ describe('consistency checker', () => {
     );
 
     const report = await checkConsistency(ft, { tenantId, outboxAgeSeconds: 300, orphanGraceSeconds: 3600, batchSize: 6 });
+    release();
+    await holder;
     expect(report.clean).toBe(false);
     expect(report.findings.I1.count).toBe(2);
     expect(report.findings.I1.samples.map((s) => s.storage_key).sort()).toEqual(dangling.map((s) => s.storageKey).sort());
