@@ -54,6 +54,9 @@ interface OpenTx {
   txid?: string;
   /** Committed or rolled back, and the connection released. */
   done: boolean;
+  /** The connection dropped while checked out (see the 'error' listener in #begin). */
+  broken?: Error;
+  onError: (err: Error) => void;
 }
 
 type State = 'open' | 'committed' | 'rolled back' | 'failed';
@@ -269,6 +272,10 @@ export class DatabaseTransaction {
     } catch (err) {
       throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [tier, (err as Error).message], { cause: err });
     }
+    // why: a checked-out connection that drops between statements emits 'error'; without a
+    // listener that would crash the process. Remember it; the next statement fails anyway.
+    const tx: OpenTx = { client, done: false, onError: (err) => (tx.broken = err) };
+    client.on('error', tx.onError);
     try {
       await client.query('begin');
       // why: the OLTP txid lets commit() learn the outcome if the connection breaks during COMMIT
@@ -279,8 +286,11 @@ export class DatabaseTransaction {
           : "select set_config('app.current_tenant_id', $1, true)",
         values: [this.#tenantId],
       });
-      return { client, txid: rows[0]?.txid, done: false };
+      tx.txid = rows[0]?.txid;
+      return tx;
     } catch (err) {
+      tx.done = true;
+      client.off('error', tx.onError);
       client.release(true);
       throw mapTierError(tier, err);
     }
@@ -310,7 +320,8 @@ export class DatabaseTransaction {
       if (isConnectionError(err)) broken = err as Error;
       throw mapTierError(tier, err);
     } finally {
-      tx.client.release(broken ?? false);
+      tx.client.off('error', tx.onError);
+      tx.client.release(broken ?? tx.broken ?? false);
     }
   }
 

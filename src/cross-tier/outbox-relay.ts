@@ -109,6 +109,7 @@ export class OutboxRelay {
   #woken = false;
   #listener: pg.PoolClient | undefined;
   #listenTimer: NodeJS.Timeout | undefined;
+  #dropListener: (() => void) | undefined;
 
   /** Throws FT_ERR_INPUT_INVALID for options out of range. */
   constructor(ft: Fivetier, options: OutboxRelayOptions = {}) {
@@ -140,12 +141,9 @@ export class OutboxRelay {
     this.#wakeUp();
     await this.#running;
     this.#running = undefined;
-    const listener = this.#listener;
     this.#listener = undefined;
-    if (listener) {
-      await listener.query('unlisten *').catch(() => {});
-      listener.release();
-    }
+    this.#dropListener?.();
+    this.#dropListener = undefined;
   }
 
   #wakeUp(): void {
@@ -199,25 +197,50 @@ export class OutboxRelay {
   async #listen(): Promise<void> {
     if (this.#stopped) return;
     const retry = () => {
-      this.#listener = undefined;
       if (!this.#stopped) this.#listenTimer = setTimeout(() => void this.#listen(), this.#pollMs);
     };
+    let client: pg.PoolClient;
     try {
-      const client = await this.#ft.oltp.poolFor('worker').connect();
-      client.on('notification', () => this.#wakeUp());
-      client.on('error', () => {
-        client.release(true);
-        retry();
-      });
-      await client.query('listen fivetier_outbox');
-      if (this.#stopped) {
-        client.release();
-        return;
-      }
-      this.#listener = client;
+      client = await this.#ft.oltp.poolFor('worker').connect();
     } catch {
       retry();
+      return;
     }
+    const onNotify = () => this.#wakeUp();
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      client.off('notification', onNotify);
+      client.off('error', drop);
+      if (this.#listener === client) this.#listener = undefined;
+      client.release(true);
+      retry();
+    };
+    client.on('notification', onNotify);
+    client.on('error', drop);
+    try {
+      await client.query('listen fivetier_outbox');
+    } catch {
+      drop();
+      return;
+    }
+    if (dropped) return;
+    if (this.#stopped) {
+      dropped = true;
+      client.off('notification', onNotify);
+      client.off('error', drop);
+      client.release(true);
+      return;
+    }
+    this.#listener = client;
+    this.#dropListener = () => {
+      dropped = true;
+      client.off('notification', onNotify);
+      client.off('error', drop);
+      // why: a LISTENing session must not go back to the pool
+      client.release(true);
+    };
   }
 }
 

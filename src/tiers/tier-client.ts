@@ -111,6 +111,12 @@ export class TierClient {
   async #transaction<T>(role: LoginRole, fn: (client: TxClient) => Promise<T>, tenantId?: string): Promise<T> {
     const client = await this.#connect(role);
     let broken: Error | undefined;
+    // why: a checked-out connection that drops between statements emits 'error'; without a
+    // listener that would crash the process. Record it and destroy the connection on release.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('begin');
       if (tenantId !== undefined) await client.query(SET_TENANT, [tenantId]);
@@ -126,6 +132,7 @@ export class TierClient {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -65,7 +65,8 @@ describe('outbox relay', () => {
 
   it('shares the work between concurrent relays without duplicates (SKIP LOCKED)', async () => {
     const tenantId = await createTenant(ft);
-    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => sendEmail(ft, { tenantId, recipient: `r${i}@example.com`, body: 'x' })));
+    const sent = [];
+    for (let i = 0; i < 40; i++) sent.push(await sendEmail(ft, { tenantId, recipient: `r${i}@example.com`, body: 'x' }));
     const counts = await Promise.all([0, 1, 2, 3].map(async () => {
       let n = 0;
       for (let i = 0; i < 30; i++) n += await relayBatch(ft, 5);
