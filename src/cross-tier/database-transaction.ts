@@ -291,6 +291,7 @@ export class DatabaseTransaction {
     } catch (err) {
       tx.done = true;
       client.off('error', tx.onError);
+      client.on('error', () => {});
       client.release(true);
       throw mapTierError(tier, err);
     }
@@ -321,7 +322,10 @@ export class DatabaseTransaction {
       throw mapTierError(tier, err);
     } finally {
       tx.client.off('error', tx.onError);
-      tx.client.release(broken ?? tx.broken ?? false);
+      const destroy = broken ?? tx.broken;
+      // why: a connection being destroyed may still report its socket error; ignore it
+      if (destroy) tx.client.on('error', () => {});
+      tx.client.release(destroy ?? false);
     }
   }
 

@@ -10,3 +10,4 @@ export { sendEmail, createSendEmail, type EmailData, type SentEmail } from './se
 export { OutboxRelay, relayOutbox, relayBatch, queueForOutboxRow, type OutboxRelayOptions, type RelayResult } from './outbox-relay.js';
 export { sweepOrphans, SWEEP_GRACE_SECONDS_DEFAULT, type SweepOptions, type SweepResult } from './orphan-sweeper.js';
 export { checkConsistency, type CheckOptions, type CheckReport, type Invariant } from './consistency-checker.js';
+export { startCrossTierServices, SWEEP_INTERVAL_MS_DEFAULT, CHECK_INTERVAL_MS_DEFAULT, type CrossTierServiceOptions } from './maintenance-schedule.js';

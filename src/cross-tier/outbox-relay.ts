@@ -213,6 +213,7 @@ export class OutboxRelay {
       dropped = true;
       client.off('notification', onNotify);
       client.off('error', drop);
+      client.on('error', ignore); // a late error while it closes must not crash the process
       if (this.#listener === client) this.#listener = undefined;
       client.release(true);
       retry();
@@ -230,6 +231,7 @@ export class OutboxRelay {
       dropped = true;
       client.off('notification', onNotify);
       client.off('error', drop);
+      client.on('error', ignore);
       client.release(true);
       return;
     }
@@ -238,11 +240,14 @@ export class OutboxRelay {
       dropped = true;
       client.off('notification', onNotify);
       client.off('error', drop);
+      client.on('error', ignore);
       // why: a LISTENing session must not go back to the pool
       client.release(true);
     };
   }
 }
+
+function ignore(): void {}
 
 /** The last values the relay put in its gauges. */
 async function backlogSnapshot(): Promise<{ count: number }> {

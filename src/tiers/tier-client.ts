@@ -133,6 +133,8 @@ export class TierClient {
       throw err;
     } finally {
       client.off('error', onError);
+      // why: a connection being destroyed may still report its socket error; ignore it
+      if (broken) client.on('error', () => {});
       client.release(broken);
     }
   }
