@@ -56,7 +56,8 @@ const NIL = '00000000-0000-0000-0000-000000000000';
  * - I2: no outbox row is older than outboxAgeSeconds (stuck; each sample says whether a job
  *   with its id exists, i.e. relayed but not deleted, or not);
  * - I3: no content row older than orphanGraceSeconds lacks an email referencing it.
- * Each scan walks keyset batches (memory bounded by batchSize) as fivetier_maintenance.
+ * Each scan walks keyset batches (memory bounded by batchSize) as fivetier_maintenance; the
+ * email scan (I1, then I2) and the content scan (I3) run side by side.
  * I1 findings are rechecked so that an email deleted during the scan is not reported.
  * With findings it records an admin event (or logs it when notifications are down); it always
  * sets the consistency metrics. Throws FT_ERR_TENANT_INVALID, FT_ERR_TIER_UNAVAILABLE or SQL errors.
@@ -85,63 +86,73 @@ export async function checkConsistency(ft: Fivetier, options: CheckOptions = {})
     const totals = await estimateTotals(ft, tenantId);
 
     // I1: emails -> content
-    let afterTenant = NIL;
-    let afterId = NIL;
-    for (;;) {
-      const rows = await ft.oltp.withMaintenance((c) => emailsScanStorageKeys(c, { afterTenant, afterId, tenantId, limit: batchSize }));
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1]!;
-      afterTenant = last.tenant_id;
-      afterId = last.id;
-      report.scanned.emails += rows.length;
-      const withKey = rows.filter((r) => r.content_storage_key !== null);
-      if (withKey.length > 0) {
-        const missing = await ft.content.withMaintenance((c) => contentObjectsFindMissing(c, withKey.map((r) => r.tenant_id), withKey.map((r) => r.content_storage_key!)));
-        if (missing.length > 0) {
-          const missingKeys = new Set(missing.map((m) => `${m.tenant_id}/${m.storage_key}`));
-          const suspects = withKey.filter((r) => missingKeys.has(`${r.tenant_id}/${r.content_storage_key}`));
-          // why: an email erased during the scan takes its content with it; that is not a finding
-          const still = await ft.oltp.withMaintenance((c) => emailsFindExisting(c, suspects.map((r) => r.tenant_id), suspects.map((r) => r.id)));
-          const stillIds = new Set(still.map((r) => r.id));
-          for (const r of suspects) if (stillIds.has(r.id)) add('I1', { tenant_id: r.tenant_id, email_id: r.id, storage_key: r.content_storage_key });
+    const scanI1 = async () => {
+      let afterTenant = NIL;
+      let afterId = NIL;
+      for (;;) {
+        const rows = await ft.oltp.withMaintenance((c) => emailsScanStorageKeys(c, { afterTenant, afterId, tenantId, limit: batchSize }));
+        if (rows.length === 0) break;
+        const last = rows[rows.length - 1]!;
+        afterTenant = last.tenant_id;
+        afterId = last.id;
+        report.scanned.emails += rows.length;
+        const withKey = rows.filter((r) => r.content_storage_key !== null);
+        if (withKey.length > 0) {
+          const missing = await ft.content.withMaintenance((c) => contentObjectsFindMissing(c, withKey.map((r) => r.tenant_id), withKey.map((r) => r.content_storage_key!)));
+          if (missing.length > 0) {
+            const missingKeys = new Set(missing.map((m) => `${m.tenant_id}/${m.storage_key}`));
+            const suspects = withKey.filter((r) => missingKeys.has(`${r.tenant_id}/${r.content_storage_key}`));
+            // why: an email erased during the scan takes its content with it; that is not a finding
+            const still = await ft.oltp.withMaintenance((c) => emailsFindExisting(c, suspects.map((r) => r.tenant_id), suspects.map((r) => r.id)));
+            const stillIds = new Set(still.map((r) => r.id));
+            for (const r of suspects) if (stillIds.has(r.id)) add('I1', { tenant_id: r.tenant_id, email_id: r.id, storage_key: r.content_storage_key });
+          }
         }
+        options.onProgress?.({ scan: 'emails', done: report.scanned.emails, total: totals.emails });
+        if (rows.length < batchSize) break;
       }
-      options.onProgress?.({ scan: 'emails', done: report.scanned.emails, total: totals.emails });
-      if (rows.length < batchSize) break;
-    }
+    };
 
     // I2: stuck outbox rows
-    afterTenant = NIL;
-    afterId = NIL;
-    for (;;) {
-      const rows = await ft.oltp.withMaintenance((c) => outboxScanOlderThan(c, { afterTenant, afterId, tenantId, olderThanSeconds: outboxAgeSeconds, limit: batchSize }));
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1]!;
-      afterTenant = last.tenant_id;
-      afterId = last.id;
-      report.scanned.outbox += rows.length;
-      const missing = await ft.queue.withMaintenance((c) => jobsFindMissing(c, rows.map((r) => r.tenant_id), rows.map((r) => r.id)));
-      const missingIds = new Set(missing.map((m) => m.id));
-      for (const r of rows) add('I2', { tenant_id: r.tenant_id, outbox_id: r.id, job_type: r.job_type, created_at: r.created_at, job_exists: !missingIds.has(r.id) });
-      options.onProgress?.({ scan: 'outbox', done: report.scanned.outbox, total: Math.max(report.scanned.outbox, 1) });
-      if (rows.length < batchSize) break;
-    }
+    const scanI2 = async () => {
+      let afterTenant = NIL;
+      let afterId = NIL;
+      for (;;) {
+        const rows = await ft.oltp.withMaintenance((c) => outboxScanOlderThan(c, { afterTenant, afterId, tenantId, olderThanSeconds: outboxAgeSeconds, limit: batchSize }));
+        if (rows.length === 0) break;
+        const last = rows[rows.length - 1]!;
+        afterTenant = last.tenant_id;
+        afterId = last.id;
+        report.scanned.outbox += rows.length;
+        const missing = await ft.queue.withMaintenance((c) => jobsFindMissing(c, rows.map((r) => r.tenant_id), rows.map((r) => r.id)));
+        const missingIds = new Set(missing.map((m) => m.id));
+        for (const r of rows) add('I2', { tenant_id: r.tenant_id, outbox_id: r.id, job_type: r.job_type, created_at: r.created_at, job_exists: !missingIds.has(r.id) });
+        options.onProgress?.({ scan: 'outbox', done: report.scanned.outbox, total: Math.max(report.scanned.outbox, 1) });
+        if (rows.length < batchSize) break;
+      }
+    };
 
     // I3: content -> emails
-    afterTenant = NIL;
-    let afterKey = '';
-    for (;;) {
-      const rows = await ft.content.withMaintenance((c) => contentObjectsScanOlderThan(c, { afterTenant, afterKey, tenantId, graceSeconds, limit: batchSize }));
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1]!;
-      afterTenant = last.tenant_id;
-      afterKey = last.storage_key;
-      report.scanned.content += rows.length;
-      const orphans = await ft.oltp.withMaintenance((c) => emailsFindUnreferencedKeys(c, rows.map((r) => r.tenant_id), rows.map((r) => r.storage_key)));
-      for (const o of orphans) add('I3', { tenant_id: o.tenant_id, storage_key: o.storage_key });
-      options.onProgress?.({ scan: 'content', done: report.scanned.content, total: totals.content });
-      if (rows.length < batchSize) break;
-    }
+    const scanI3 = async () => {
+      let afterTenant = NIL;
+      let afterKey = '';
+      for (;;) {
+        const rows = await ft.content.withMaintenance((c) => contentObjectsScanOlderThan(c, { afterTenant, afterKey, tenantId, graceSeconds, limit: batchSize }));
+        if (rows.length === 0) break;
+        const last = rows[rows.length - 1]!;
+        afterTenant = last.tenant_id;
+        afterKey = last.storage_key;
+        report.scanned.content += rows.length;
+        const orphans = await ft.oltp.withMaintenance((c) => emailsFindUnreferencedKeys(c, rows.map((r) => r.tenant_id), rows.map((r) => r.storage_key)));
+        for (const o of orphans) add('I3', { tenant_id: o.tenant_id, storage_key: o.storage_key });
+        options.onProgress?.({ scan: 'content', done: report.scanned.content, total: totals.content });
+        if (rows.length < batchSize) break;
+      }
+    };
+
+    // why: the email scan waits mostly on content and the content scan on OLTP; running them
+    // side by side keeps both databases busy. Memory stays bounded: one batch per scan.
+    await Promise.all([scanI1().then(scanI2), scanI3()]);
   } catch (err) {
     if (record) consistencyRuns.inc({ result: 'error' });
     throw err;

@@ -237,6 +237,8 @@ export class OutboxRelay {
     }
     this.#listener = client;
     this.#dropListener = () => {
+      // why: drop() may have released it already (the connection broke and a new one is coming)
+      if (dropped) return;
       dropped = true;
       client.off('notification', onNotify);
       client.off('error', drop);

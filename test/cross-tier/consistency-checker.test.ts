@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConsistency, newStorageKey, relayOutbox, sendEmail, sweepOrphans } from '../../src/cross-tier/index.js';
 import { consistencyFindings, consistencyRuns } from '../../src/ops/metrics.js';
 import type { Fivetier } from '../../src/platform.js';
-import { createTenant, tenantState } from '../helpers/cross-tier.js';
-import { openTestFivetier } from '../helpers/platform.js';
+import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
 
 async function sendSome(ft: Fivetier, tenantId: string, n: number) {
   const sent = [];
@@ -13,11 +12,12 @@ async function sendSome(ft: Fivetier, tenantId: string, n: number) {
 
 describe('consistency checker', () => {
   let ft: Fivetier;
+  let drop: () => Promise<void>;
   beforeAll(async () => {
-    ft = await openTestFivetier();
+    ({ ft, drop } = await openScratchFivetier('check'));
   });
   afterAll(async () => {
-    await ft.close();
+    await drop();
   });
 
   it('reports nothing for a clean tenant', async () => {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConsistency, OutboxRelay, relayOutbox, sendEmail, sweepOrphans, type ProtocolStep } from '../../src/cross-tier/index.js';
 import type { Fivetier } from '../../src/platform.js';
-import { TIER_NAMES } from '../../src/types.js';
-import { createTenant } from '../helpers/cross-tier.js';
-import { openTestFivetier } from '../helpers/platform.js';
+import { TIER_NAMES, type TierName } from '../../src/types.js';
+import { loadConfig } from '../../src/config/config.js';
+import { openFivetier } from '../../src/platform.js';
+import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
@@ -55,24 +56,30 @@ function childRun(env: Record<string, string>, args: string[]): Promise<{ out: s
 describe('fault injection over the cross-tier protocol', () => {
   let direct: Fivetier;
   let faulty: Fivetier;
+  let drop: () => Promise<void>;
+  let urls: Record<TierName, string>;
   const proxies = {} as Record<'oltp' | 'content' | 'queue', TcpProxy>;
 
   beforeAll(async () => {
-    direct = await openTestFivetier();
-    const urls = inject('tierUrls');
+    ({ ft: direct, drop, urls } = await openScratchFivetier('faults'));
     for (const t of ['oltp', 'content', 'queue'] as const) proxies[t] = await TcpProxy.forUrl(urls[t]);
-    faulty = await openTestFivetier({
-      tiers: {
-        oltp: { url: proxies.oltp.urlFor(urls.oltp), pool: { max: 8 } },
-        content: { url: proxies.content.urlFor(urls.content), pool: { max: 8 } },
-        queue: { url: proxies.queue.urlFor(urls.queue), pool: { max: 4 } },
-      },
-      systemPoolMax: 3,
+    faulty = await openFivetier({
+      config: loadConfig({}, {
+        tiers: {
+          oltp: { url: proxies.oltp.urlFor(urls.oltp), pool: { max: 8 } },
+          content: { url: proxies.content.urlFor(urls.content), pool: { max: 8 } },
+          queue: { url: proxies.queue.urlFor(urls.queue), pool: { max: 4 } },
+          olap: { url: urls.olap },
+          notifications: { url: urls.notifications },
+        },
+        systemPoolMax: 3,
+      }),
+      migrate: false,
     });
   });
   afterAll(async () => {
     await faulty?.close();
-    await direct?.close();
+    await drop?.();
     for (const p of Object.values(proxies)) await p.close();
   });
 
@@ -95,7 +102,6 @@ describe('fault injection over the cross-tier protocol', () => {
     }, 120);
 
     // Child processes killed between the two commits, in parallel with the in-process sends.
-    const urls = inject('tierUrls');
     const childEnv = Object.fromEntries(TIER_NAMES.map((t) => [`${t.toUpperCase()}_DB_URL`, urls[t]]));
     const childTenants = await Promise.all(Array.from({ length: CHILDREN }, () => createTenant(direct)));
     const children = Promise.all(childTenants.map(async (tenantId) => {

@@ -2,17 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseTransaction, OutboxRelay, relayBatch, relayOutbox, sendEmail } from '../../src/cross-tier/index.js';
 import { isFivetierError } from '../../src/errors/codes.js';
 import { outboxBacklog } from '../../src/ops/metrics.js';
-import type { Fivetier } from '../../src/platform.js';
-import { createTenant, tenantState } from '../helpers/cross-tier.js';
-import { openTestFivetier } from '../helpers/platform.js';
+import { loadConfig } from '../../src/config/config.js';
+import { openFivetier, type Fivetier } from '../../src/platform.js';
+import { TIER_NAMES, type TierName } from '../../src/types.js';
+import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
 
 describe('outbox relay', () => {
   let ft: Fivetier;
+  let drop: () => Promise<void>;
+  let urls: Record<TierName, string>;
   beforeAll(async () => {
-    ft = await openTestFivetier();
+    ({ ft, drop, urls } = await openScratchFivetier('relay'));
   });
   afterAll(async () => {
-    await ft.close();
+    await drop();
   });
 
   it('is woken by the commit (LISTEN) and moves the row into jobs with the same id and run_at', async () => {
@@ -83,7 +86,8 @@ describe('outbox relay', () => {
   it('keeps the outbox and fails fast with FT_ERR_TIER_UNAVAILABLE while the queue tier is unreachable', async () => {
     const tenantId = await createTenant(ft);
     await sendEmail(ft, { tenantId, recipient: 'a@example.com', body: 'x' });
-    const deadQueue = await openTestFivetier({ tiers: { queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } } });
+    const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t] }])) as never;
+    const deadQueue = await openFivetier({ config: loadConfig({}, { tiers: { ...(tiers as object), queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } } }), migrate: false });
     try {
       const err = await relayOutbox(deadQueue).catch((e) => e);
       expect(isFivetierError(err, 'FT_ERR_TIER_UNAVAILABLE')).toBe(true);

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Only the imports are adapted; the function below is the seed's code as written.
 import { DatabaseTransaction, cleanupOrphanedData, newStorageKey, relayOutbox, setDefaultFivetier, type EmailData } from '../../src/cross-tier/index.js';
 import type { Fivetier } from '../../src/platform.js';
-import { createTenant, tenantState } from '../helpers/cross-tier.js';
-import { openTestFivetier } from '../helpers/platform.js';
+import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
 
 // ---- seed: "Cross-Tier Integration Patterns" / "Data Flow Without Foreign Keys" (verbatim) ----
 async function sendEmail(emailData: EmailData) {
@@ -44,13 +43,14 @@ async function sendEmail(emailData: EmailData) {
 
 describe("the seed's sendEmail, run as written", () => {
   let ft: Fivetier;
+  let drop: () => Promise<void>;
   beforeAll(async () => {
-    ft = await openTestFivetier();
+    ({ ft, drop } = await openScratchFivetier('seed'));
     setDefaultFivetier(ft);
   });
   afterAll(async () => {
     setDefaultFivetier(undefined);
-    await ft.close();
+    await drop();
   });
 
   it('writes the email row, its content under the storage key, and after the relay the track_email_sent job', async () => {
