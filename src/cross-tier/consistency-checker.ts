@@ -87,14 +87,15 @@ export async function checkConsistency(ft: Fivetier, options: CheckOptions = {})
 
     // I1: emails -> content
     const scanI1 = async () => {
-      let afterTenant = NIL;
-      let afterId = NIL;
+      const fetch = (afterTenant: string, afterId: string) => ft.oltp.withMaintenance((c) => emailsScanStorageKeys(c, { afterTenant, afterId, tenantId, limit: batchSize }));
+      let pending = fetch(NIL, NIL);
       for (;;) {
-        const rows = await ft.oltp.withMaintenance((c) => emailsScanStorageKeys(c, { afterTenant, afterId, tenantId, limit: batchSize }));
+        const rows = await pending;
         if (rows.length === 0) break;
         const last = rows[rows.length - 1]!;
-        afterTenant = last.tenant_id;
-        afterId = last.id;
+        // why: read the next batch while this one is checked (at most two batches in memory)
+        pending = rows.length < batchSize ? Promise.resolve([]) : fetch(last.tenant_id, last.id);
+        pending.catch(() => {});
         report.scanned.emails += rows.length;
         const withKey = rows.filter((r) => r.content_storage_key !== null);
         if (withKey.length > 0) {
@@ -134,14 +135,16 @@ export async function checkConsistency(ft: Fivetier, options: CheckOptions = {})
 
     // I3: content -> emails
     const scanI3 = async () => {
-      let afterTenant = NIL;
-      let afterKey = '';
+      const fetch = (afterTenant: string, afterKey: string) =>
+        ft.content.withMaintenance((c) => contentObjectsScanOlderThan(c, { afterTenant, afterKey, tenantId, graceSeconds, limit: batchSize }));
+      let pending = fetch(NIL, '');
       for (;;) {
-        const rows = await ft.content.withMaintenance((c) => contentObjectsScanOlderThan(c, { afterTenant, afterKey, tenantId, graceSeconds, limit: batchSize }));
+        const rows = await pending;
         if (rows.length === 0) break;
         const last = rows[rows.length - 1]!;
-        afterTenant = last.tenant_id;
-        afterKey = last.storage_key;
+        // why: read the next batch while this one is checked (at most two batches in memory)
+        pending = rows.length < batchSize ? Promise.resolve([]) : fetch(last.tenant_id, last.storage_key);
+        pending.catch(() => {});
         report.scanned.content += rows.length;
         const orphans = await ft.oltp.withMaintenance((c) => emailsFindUnreferencedKeys(c, rows.map((r) => r.tenant_id), rows.map((r) => r.storage_key)));
         for (const o of orphans) add('I3', { tenant_id: o.tenant_id, storage_key: o.storage_key });

@@ -153,7 +153,7 @@ export class DatabaseTransaction {
     const queueName = job.queue_name ?? JOB_TYPE_QUEUES[job.job_type] ?? 'default';
     await this.#beforeStep?.('insert-queue');
     const tx = await this.#open('oltp');
-    return this.#run('oltp', tx, () =>
+    return this.#run('oltp', () =>
       outboxInsert(tx.client, { tenantId: this.#tenantId!, queueName, jobType: job.job_type, payload: job.payload ?? {}, priority, runAt }),
     );
   }
@@ -241,7 +241,7 @@ export class DatabaseTransaction {
     if (this.#tenantId === undefined) throw new FivetierError('FT_ERR_CROSS_TENANT_UNKNOWN', [step]);
     await this.#beforeStep?.(step);
     const tx = await this.#open(tier);
-    return this.#run(tier, tx, async () => {
+    return this.#run(tier, async () => {
       const sql = await buildTenantInsert(this.#tier(tier), tx.client, table, { ...row, tenant_id: this.#tenantId });
       const { rows } = await tx.client.query(sql);
       return rows[0] as T;
@@ -297,7 +297,7 @@ export class DatabaseTransaction {
     }
   }
 
-  async #run<T>(tier: TierName, _tx: OpenTx, fn: () => Promise<T>): Promise<T> {
+  async #run<T>(tier: TierName, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {

@@ -7,9 +7,12 @@ import type { TxClient } from '../../tier-client.js';
 export async function contentObjectsFindMissing(c: TxClient, tenantIds: string[], keys: string[]): Promise<Array<{ tenant_id: string; storage_key: string }>> {
   const { rows } = await c.query({
     name: 'contentObjectsFindMissing',
+    // why: LATERAL ... LIMIT 1 keeps one primary-key probe per key; with the array's real
+    // length the planner otherwise picks a hash anti-join that reads the whole table per batch
     text: `select k.tenant_id, k.storage_key from unnest($1::uuid[], $2::text[]) as k(tenant_id, storage_key)
-            where not exists (select 1 from content_objects o
-                               where o.tenant_id = k.tenant_id and o.storage_key = k.storage_key)`,
+             left join lateral (select 1 as found from content_objects o
+                                 where o.tenant_id = k.tenant_id and o.storage_key = k.storage_key limit 1) f on true
+            where f.found is null`,
     values: [tenantIds, keys],
   });
   return rows;

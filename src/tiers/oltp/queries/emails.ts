@@ -25,9 +25,11 @@ export async function emailsScanStorageKeys(
 export async function emailsFindUnreferencedKeys(c: TxClient, tenantIds: string[], keys: string[]): Promise<Array<{ tenant_id: string; storage_key: string }>> {
   const { rows } = await c.query({
     name: 'emailsFindUnreferencedKeys',
+    // why: LATERAL ... LIMIT 1 keeps one index probe per key (see contentObjectsFindMissing)
     text: `select k.tenant_id, k.storage_key from unnest($1::uuid[], $2::text[]) as k(tenant_id, storage_key)
-            where not exists (select 1 from emails e
-                               where e.content_storage_key = k.storage_key and e.tenant_id = k.tenant_id)`,
+             left join lateral (select 1 as found from emails e
+                                 where e.content_storage_key = k.storage_key and e.tenant_id = k.tenant_id limit 1) f on true
+            where f.found is null`,
     values: [tenantIds, keys],
   });
   return rows;

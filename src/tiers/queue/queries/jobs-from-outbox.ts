@@ -36,7 +36,8 @@ export async function jobsFindMissing(c: TxClient, tenantIds: string[], ids: str
   const { rows } = await c.query({
     name: 'jobsFindMissing',
     text: `select k.tenant_id, k.id from unnest($1::uuid[], $2::uuid[]) as k(tenant_id, id)
-            where not exists (select 1 from jobs j where j.tenant_id = k.tenant_id and j.id = k.id)`,
+             left join lateral (select 1 as found from jobs j where j.tenant_id = k.tenant_id and j.id = k.id limit 1) f on true
+            where f.found is null`,
     values: [tenantIds, ids],
   });
   return rows;
