@@ -10,3 +10,5 @@ export { FivetierError, isFivetierError, errorCodes, type ErrorCode } from './er
 export { checkHealth, type HealthReport } from './ops/health.js';
 export { buildServer } from './api/server.js';
 export { TIER_NAMES, ROLES, SYSTEM_TENANT_ID, EMBEDDED_DATABASE_NAMES, isUuid, type TierName } from './types.js';
+export * from './cross-tier/index.js';
+export { recordAdminEvent, type AdminEvent } from './tiers/notifications/admin-events.js';

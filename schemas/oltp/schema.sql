@@ -550,4 +550,19 @@ CREATE POLICY worker_access ON outbox FOR ALL TO fivetier_worker USING (true) WI
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', 'f1fd4c8f00387c95da40a2e732544bf4650dddddbd45dbc9690138d94507fae6');
 
+-- 0002_emails_storage_key_tenant.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0002: a covering index for content-key lookups.
+--
+-- why: the consistency checker (I3) and the orphan sweeper ask, for batches of content keys,
+-- whether any email of that tenant references the key. With (content_storage_key, tenant_id)
+-- that is an index-only probe; the single-column index of 0001 needed a heap visit per key to
+-- check tenant_id. The new index serves lookups by key alone as well, so the old one goes.
+-- Runs inside one transaction as fivetier_owner (see 0001).
+
+CREATE INDEX idx_emails_storage_key_tenant ON emails (content_storage_key, tenant_id);
+DROP INDEX idx_emails_content_storage_key;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_emails_storage_key_tenant.sql', '88e0ddcf1bec9906ebe5f981351a0118b295f0740cd43d56edf9ff3ba4e00bba');
+
 COMMIT;

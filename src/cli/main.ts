@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isFivetierError } from '../errors/codes.js';
+import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
@@ -13,6 +14,7 @@ const program = new Command('fivetier')
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 program.addCommand(statusCommand());
+program.addCommand(checkCommand());
 
 try {
   await program.parseAsync(process.argv);

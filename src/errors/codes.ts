@@ -26,6 +26,12 @@ export const errorCodes = {
   FT_ERR_EMBEDDED_START: { status: 500, message: 'the embedded PostgreSQL could not start: %s' },
 
   // Cross-tier writes (DatabaseTransaction, outbox relay, sweeper, consistency checker)
+  FT_ERR_CROSS_TABLE_UNKNOWN: { status: 400, message: '%s is not a tenant table of the %s tier' },
+  FT_ERR_CROSS_COLUMN_UNKNOWN: { status: 400, message: 'table %s has no column %s' },
+  FT_ERR_CROSS_TENANT_UNKNOWN: { status: 400, message: 'the cross-tier transaction has no tenant: pass tenantId or a row with tenant_id before %s' },
+  FT_ERR_CROSS_TX_CLOSED: { status: 500, message: 'the cross-tier transaction is already %s' },
+  FT_ERR_CROSS_COMMIT_IN_DOUBT: { status: 503, message: 'the OLTP commit outcome is unknown (%s); the content is left to the orphan sweeper' },
+  FT_ERR_CROSS_NO_DEFAULT: { status: 500, message: 'no default Fivetier for %s: call setDefaultFivetier(ft) first' },
 
   // Queue (jobs, dispatch, workers, operator actions)
 

@@ -113,6 +113,12 @@ export class TierClient {
     const client = await this.#connect(role);
     const stopTimer = queryDuration.startTimer({ tier: this.name });
     let broken: Error | undefined;
+    // why: a checked-out connection that drops between statements emits 'error'; without a
+    // listener that would crash the process. Record it and destroy the connection on release.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('begin');
       if (tenantId !== undefined) await client.query(SET_TENANT, [tenantId]);
@@ -128,6 +134,9 @@ export class TierClient {
       }
       throw err;
     } finally {
+      client.off('error', onError);
+      // why: a connection being destroyed may still report its socket error; ignore it
+      if (broken) client.on('error', () => {});
       client.release(broken);
       stopTimer();
     }

