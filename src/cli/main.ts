@@ -18,6 +18,8 @@ program.addCommand(checkCommand());
 
 try {
   await program.parseAsync(process.argv);
+  // `start` keeps running on its server; every other command ends here with its exit code.
+  if (program.args[0] !== 'start') process.exit(process.exitCode ?? 0);
 } catch (err) {
   if (err instanceof CommanderError) {
     // Commander has printed its own message (or the help) already.

