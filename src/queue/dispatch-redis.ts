@@ -19,6 +19,12 @@ export const DISPATCH_BATCH_DEFAULT = 250;
 /** How long a dispatched job may sit in Redis before the rescuer re-dispatches it, in ms. */
 export const DISPATCH_LEASE_MS_DEFAULT = 30_000;
 
+/** How long stop() waits for the loop and BullMQ to close, in ms. */
+const STOP_WAIT_MS = 2_000;
+/** How long one push to Redis may take before the batch is given back, in ms. */
+const PUSH_TIMEOUT_MS = 5_000;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 const LANE_PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
 export interface RedisDispatchOptions {
@@ -110,7 +116,7 @@ export class RedisDispatch {
     const rows = await jobSetDispatchedFair(o.pool, o.queues, room, o.dispatcherId, o.dispatchLeaseMs);
     if (rows.length === 0) return 'idle';
     try {
-      await this.#push(rows);
+      await Promise.race([this.#push(rows), delay(PUSH_TIMEOUT_MS).then(() => Promise.reject(new Error(`Redis did not take ${rows.length} jobs within ${PUSH_TIMEOUT_MS} ms`)))]);
     } catch (err) {
       // why: Redis refused the batch; give the jobs back now rather than after the lease.
       await jobSetQueuedIfLeasedBy(o.pool, o.dispatcherId, rows.map((r) => r.id));
@@ -142,9 +148,10 @@ export class RedisDispatch {
    * them). Gives back every job this dispatcher left in Redis. Never throws.
    */
   async stop(): Promise<void> {
-    await this.#loop.stop();
+    // why: a step stuck on a dead Redis connection must not hold up the switch to PostgreSQL.
+    await Promise.race([this.#loop.stop(), delay(STOP_WAIT_MS)]);
     const closing = Promise.allSettled([...this.#workers.map((w) => w.close(true)), ...[...this.#producers.values()].map((q) => q.close())]);
-    await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await Promise.race([closing, delay(STOP_WAIT_MS)]);
     for (const c of this.#connections) c.disconnect();
     try {
       await jobSetQueuedIfLeasedBy(this.#o.pool, this.#o.dispatcherId, null);

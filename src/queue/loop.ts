@@ -53,16 +53,17 @@ export class BackgroundLoop {
       } catch (err) {
         this.#onError(err);
         failures++;
-        await this.#sleep(Math.min(30_000, this.#errorBackoffMs * 2 ** Math.min(failures - 1, 5)) * (0.5 + Math.random()));
+        // why: notifications must not turn the backoff into a hot retry loop
+        await this.#sleep(Math.min(30_000, this.#errorBackoffMs * 2 ** Math.min(failures - 1, 5)) * (0.5 + Math.random()), false);
         continue;
       }
       if (result === 'more' || this.#stopped) continue;
       if (this.#woken) continue; // woken during the step: new work may have arrived
-      await this.#sleep(this.#idleMs * (0.8 + 0.4 * Math.random()));
+      await this.#sleep(this.#idleMs * (0.8 + 0.4 * Math.random()), true);
     }
   }
 
-  #sleep(ms: number): Promise<void> {
+  #sleep(ms: number, wakeable: boolean): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
@@ -71,6 +72,7 @@ export class BackgroundLoop {
         resolve();
       }
       this.#wake = () => {
+        if (!wakeable && !this.#stopped) return;
         this.#wake = undefined;
         done();
       };
