@@ -115,4 +115,28 @@ describe('queue, PostgreSQL-only dispatch', () => {
     await waitFor('all completed after resume', async () => (await statusCounts(ft, queue)).completed === 5);
     await Promise.all([worker.stop(), probe.stop()]);
   });
+
+  it('graceful shutdown finishes quick jobs and returns the ones past the grace period', async () => {
+    const queue = await newQueue(ft, 'shutdown');
+    const worker = new JobWorker(ft, { queues: [queue], redisUrl: null, concurrency: 4 });
+    const started = new Set<string>();
+    worker.registerHandler('test.quick', async (j) => {
+      started.add(j.id);
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    worker.registerHandler('test.stuck', async (j) => {
+      started.add(j.id);
+      await new Promise((r) => j.signal.addEventListener('abort', r));
+    });
+    const tenant = newTenant();
+    const quick = await enqueue(ft.queue, tenant, { queue, type: 'test.quick' });
+    const stuck = await enqueue(ft.queue, tenant, { queue, type: 'test.stuck' });
+    await worker.start();
+    await waitFor('both started', () => started.size === 2);
+    const result = await worker.stop(500);
+    expect(result).toEqual({ finished: 1, returned: 1 });
+    expect((await getJob(ft.queue, quick!.id))?.status).toBe('completed');
+    const back = await getJob(ft.queue, stuck!.id);
+    expect([back?.status, back?.lease_owner]).toEqual(['queued', null]);
+  });
 });
