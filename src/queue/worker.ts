@@ -372,12 +372,13 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     const left = [...this.#inflight.values()];
     let returned = 0;
     if (left.length > 0) {
-      for (const r of left) r.abort.abort(new Error('worker shutting down'));
+      // why: return first, then abort, so a handler that ends on abort finds its lease gone.
       try {
         returned = (await jobSetQueuedIfLeasedBy(this.#pool, this.id, left.map((r) => r.job.id))).length;
       } catch (err) {
         this.#error('returning jobs', err);
       }
+      for (const r of left) r.abort.abort(new Error('worker shutting down'));
     }
     await Promise.all(this.#loops.map((l) => l.stop()));
     await this.#listener?.stop();
