@@ -10,3 +10,8 @@ export { FivetierError, isFivetierError, errorCodes, type ErrorCode } from './er
 export { checkHealth, type HealthReport } from './ops/health.js';
 export { buildServer } from './api/server.js';
 export { TIER_NAMES, ROLES, SYSTEM_TENANT_ID, EMBEDDED_DATABASE_NAMES, isUuid, type TierName } from './types.js';
+export { JobWorker, type JobHandler, type JobContext, type WorkerOptions, type DispatchMode } from './queue/worker.js';
+export { enqueue, enqueueWith, type JobSpec } from './queue/enqueue.js';
+export { retryJob, deleteJob, cancelJob, pauseQueue, resumeQueue, ensureQueue, listQueues, listDeadJobs, queueStats, getJob } from './queue/operator.js';
+export { JOB_STATES, laneOf, timeoutFor, type JobState, type JobRow, type Lane } from './queue/job-states.js';
+export { backoffSeconds } from './queue/retry.js';

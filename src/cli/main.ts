@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isFivetierError } from '../errors/codes.js';
 import { migrateCommand } from './commands/migrate.js';
+import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
@@ -13,6 +14,7 @@ const program = new Command('fivetier')
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 program.addCommand(statusCommand());
+program.addCommand(queueCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { buildServer } from '../../api/server.js';
 import { loadConfig } from '../../config/config.js';
 import { openFivetier } from '../../platform.js';
+import { JobWorker } from '../../queue/worker.js';
 import { TIER_NAMES } from '../../types.js';
 
 /**
@@ -20,12 +21,19 @@ export function startCommand(): Command {
     const address = await app.listen({ host: config.http.host, port: config.http.port });
     log(`listening on ${address} (GET /health)`);
 
+    // --- Queue workers: dispatch (Redis when QUEUE_REDIS_URL answers, else PostgreSQL) and run jobs.
+    // Handlers are registered by the modules that own each job type.
+    const worker = new JobWorker(ft, { log: (line) => log(`queue: ${line}`) });
+    await worker.start();
+    // --- end queue workers
+
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log(`${signal}: shutting down`);
       await app.close();
+      await worker.stop();
       await ft.close();
       process.exit(0);
     };
