@@ -9,13 +9,13 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { jobCountDispatched, jobSetDispatchedFair, jobSetQueuedIfLeasedBy } from '../tiers/queue/queries/jobs.js';
-import { laneOf, type JobRow } from './job-states.js';
+import type { JobRow } from './job-states.js';
 import { BackgroundLoop, type StepResult } from './loop.js';
 
 /** Jobs at most in Redis (dispatched, not started) per dispatcher: keeps PostgreSQL's fair order decisive. */
 export const DISPATCH_WINDOW_DEFAULT = 1_000;
 /** Jobs per dispatch batch. */
-export const DISPATCH_BATCH_DEFAULT = 250;
+export const DISPATCH_BATCH_DEFAULT = 500;
 /** How long a dispatched job may sit in Redis before the rescuer re-dispatches it, in ms. */
 export const DISPATCH_LEASE_MS_DEFAULT = 30_000;
 
@@ -24,8 +24,6 @@ const STOP_WAIT_MS = 2_000;
 /** How long one push to Redis may take before the batch is given back, in ms. */
 const PUSH_TIMEOUT_MS = 5_000;
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-const LANE_PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
 export interface RedisDispatchOptions {
   url: string;
@@ -110,6 +108,8 @@ export class RedisDispatch {
     if (this.dispatched >= o.window / 2) {
       // why: local counts drift (other processes' workers take our jobs); PostgreSQL knows.
       this.dispatched = await jobCountDispatched(o.pool, o.queues);
+      // why: refill in large batches once half the window has drained; small refills cost a claim each
+      if (this.dispatched >= o.window / 2) return 'idle';
     }
     const room = Math.min(o.batch, o.window - this.dispatched);
     if (room <= 0) return 'idle';
@@ -136,7 +136,9 @@ export class RedisDispatch {
             name: r.job_type,
             data: { t: r.tenant_id, i: r.id },
             // why: one Redis copy per job at a time; a re-dispatch while a copy waits is a no-op.
-            opts: { jobId: `${r.tenant_id}_${r.id}`, priority: LANE_PRIORITY[laneOf(r.priority)], removeOnComplete: true, removeOnFail: true },
+            // No BullMQ priority: the window is small, so PostgreSQL's lane order decides (and
+            // BullMQ's prioritized path measured slower).
+            opts: { jobId: `${r.tenant_id}_${r.id}`, removeOnComplete: true, removeOnFail: true },
           })),
         ),
       ),

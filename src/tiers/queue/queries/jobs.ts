@@ -26,7 +26,7 @@ const FAIR_PICK = `
   picked AS (
     SELECT c.* FROM tenants t
     CROSS JOIN LATERAL (
-      SELECT r.tenant_id, r.id, r.priority, r.run_at FROM jobs r
+      SELECT r.ctid AS row_ctid, r.tenant_id, r.id, r.priority, r.run_at FROM jobs r
       WHERE r.status = 'queued' AND r.tenant_id = t.tenant_id AND r.run_at <= now()
         AND ($1::text[] IS NULL OR r.queue_name = ANY ($1::text[]))
         -- why: a paused queue dispatches nothing until resumed
@@ -38,7 +38,7 @@ const FAIR_PICK = `
     WHERE t.tenant_id IS NOT NULL
   ),
   chosen AS (
-    SELECT tenant_id, id FROM (
+    SELECT row_ctid, tenant_id, id FROM (
       SELECT p.*, row_number() OVER (PARTITION BY p.tenant_id ORDER BY p.priority, p.run_at) AS turn FROM picked p
     ) ranked
     ORDER BY CASE WHEN priority <= 50 THEN 0 WHEN priority <= 150 THEN 1 ELSE 2 END, turn, priority, run_at
@@ -55,7 +55,8 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'dispatched', lease_owner = $3,
         lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
-      FROM chosen c WHERE j.tenant_id = c.tenant_id AND j.id = c.id
+      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table
+      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND j.status = 'queued'
       RETURNING j.*`,
     values: [queues, limit, owner, leaseMs],
   });
@@ -74,7 +75,8 @@ export async function jobSetRunningFair(db: Queryable, queues: readonly string[]
       UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
-      FROM chosen c WHERE j.tenant_id = c.tenant_id AND j.id = c.id
+      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table
+      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND j.status = 'queued'
       RETURNING j.*`,
     values: [queues, limit, owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs],
   });
@@ -120,6 +122,51 @@ export async function jobSetCompletedIfRunning(db: Queryable, tenantId: string, 
     values: [tenantId, id, owner, attempt, Math.round(durationMs)],
   });
   return rows[0];
+}
+
+/**
+ * Many `jobSetCompletedIfRunning` in one statement (each with its own lease owner and attempt);
+ * returns the rows that moved. Run by workers, batching completions.
+ */
+export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: ReadonlyArray<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }>): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>({
+    name: 'jobSetCompletedManyIfRunning',
+    text: `WITH input AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[]) AS x (tenant_id, id, owner, attempt, duration_ms)
+      ), done AS (
+        UPDATE jobs j SET status = 'completed', completed_at = now(), updated_at = now(),
+          lease_owner = NULL, lease_expires_at = NULL
+        -- why: id = ANY uses idx_jobs_id; a join with the input may plan a scan of the whole table
+        WHERE j.id = ANY ($2::uuid[]) AND j.status = 'running'
+          AND (j.tenant_id, j.id, j.lease_owner, j.attempts) IN (SELECT tenant_id, id, owner, attempt FROM input)
+        RETURNING j.*
+      ), logged AS (
+        INSERT INTO job_logs (tenant_id, job_id, status, attempt, started_at, finished_at, duration_ms)
+        SELECT d.tenant_id, d.id, 'success', d.attempts, d.started_at, now(), x.duration_ms FROM done d JOIN input x ON x.tenant_id = d.tenant_id AND x.id = d.id
+      )
+      SELECT * FROM done`,
+    values: [jobs.map((j) => j.tenantId), jobs.map((j) => j.id), jobs.map((j) => j.owner), jobs.map((j) => j.attempt), jobs.map((j) => Math.round(j.durationMs))],
+  });
+  return rows;
+}
+
+/**
+ * Many `jobSetRunningIfDispatched` in one statement (one owner); returns the rows that moved.
+ * Run by workers in Redis mode, batching starts.
+ */
+export async function jobSetRunningManyIfDispatched(db: Queryable, refs: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>({
+    name: 'jobSetRunningManyIfDispatched',
+    text: `UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
+        lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
+        started_at = now(), updated_at = now()
+      -- why: id = ANY uses idx_jobs_id; a join with the input may plan a scan of the whole table
+      WHERE j.id = ANY ($2::uuid[]) AND j.status = 'dispatched'
+        AND (j.tenant_id, j.id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+      RETURNING j.*`,
+    values: [refs.map((r) => r.tenantId), refs.map((r) => r.id), owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs],
+  });
+  return rows;
 }
 
 /**
