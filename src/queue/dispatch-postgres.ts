@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { jobSetRunningFair } from '../tiers/queue/queries/jobs.js';
+import { withAsyncCommit } from './async-commit.js';
 import type { JobRow } from './job-states.js';
 import { BackgroundLoop, type StepResult } from './loop.js';
 
@@ -54,7 +55,7 @@ export class PostgresDispatch {
     const o = this.#o;
     const want = Math.min(o.free(), 500);
     if (want <= 0) return 'idle';
-    const rows = await jobSetRunningFair(o.pool, o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs);
+    const rows = await withAsyncCommit(o.pool, (c) => jobSetRunningFair(c, o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs));
     if (rows.length > 0) o.onJobs(rows);
     return rows.length === want ? 'more' : 'idle';
   }

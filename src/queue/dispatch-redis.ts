@@ -9,6 +9,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { jobCountDispatched, jobSetDispatchedFair, jobSetQueuedIfLeasedBy } from '../tiers/queue/queries/jobs.js';
+import { withAsyncCommit } from './async-commit.js';
 import type { JobRow } from './job-states.js';
 import { BackgroundLoop, type StepResult } from './loop.js';
 
@@ -113,7 +114,7 @@ export class RedisDispatch {
     }
     const room = Math.min(o.batch, o.window - this.dispatched);
     if (room <= 0) return 'idle';
-    const rows = await jobSetDispatchedFair(o.pool, o.queues, room, o.dispatcherId, o.dispatchLeaseMs);
+    const rows = await withAsyncCommit(o.pool, (c) => jobSetDispatchedFair(c, o.queues, room, o.dispatcherId, o.dispatchLeaseMs));
     if (rows.length === 0) return 'idle';
     try {
       await Promise.race([this.#push(rows), delay(PUSH_TIMEOUT_MS).then(() => Promise.reject(new Error(`Redis did not take ${rows.length} jobs within ${PUSH_TIMEOUT_MS} ms`)))]);

@@ -13,6 +13,7 @@ import type { Fivetier } from '../platform.js';
 import { jobQueueList } from '../tiers/queue/queries/job-queues.js';
 import { jobCountReadyByQueueLane, jobSetCompletedManyIfRunning, jobSetDeadIfRunning, jobSetQueuedForRetryIfRunning, jobSetQueuedIfLeasedBy, jobSetRunningManyIfDispatched } from '../tiers/queue/queries/jobs.js';
 import { Batcher } from './batcher.js';
+import { withAsyncCommit } from './async-commit.js';
 import { DISPATCH_BATCH_DEFAULT, DISPATCH_LEASE_MS_DEFAULT, DISPATCH_WINDOW_DEFAULT, RedisDispatch } from './dispatch-redis.js';
 import { JobsListener, POLL_INTERVAL_MS_DEFAULT, PostgresDispatch } from './dispatch-postgres.js';
 import { JOB_TIMEOUT_MS_FALLBACK, timeoutFor, type JobRow } from './job-states.js';
@@ -106,12 +107,12 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   readonly #wantedQueues: readonly string[] | undefined;
   // why: one statement for many completions / starts keeps PostgreSQL round trips per job low.
   readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, JobRow | undefined>(async (items) => {
-    const rows = await jobSetCompletedManyIfRunning(this.#pool, items);
+    const rows = await withAsyncCommit(this.#pool, (c) => jobSetCompletedManyIfRunning(c, items));
     const byId = new Map(rows.map((r) => [r.id, r]));
     return items.map((i) => byId.get(i.id));
   });
   readonly #starts = new Batcher<{ tenantId: string; id: string }, JobRow | undefined>(async (items) => {
-    const rows = await jobSetRunningManyIfDispatched(this.#pool, items, this.id, this.#timeouts(), JOB_TIMEOUT_MS_FALLBACK, this.#o.leaseGraceMs);
+    const rows = await withAsyncCommit(this.#pool, (c) => jobSetRunningManyIfDispatched(c, items, this.id, this.#timeouts(), JOB_TIMEOUT_MS_FALLBACK, this.#o.leaseGraceMs));
     const byId = new Map(rows.map((r) => [r.id, r]));
     return items.map((i) => byId.get(i.id));
   });
@@ -341,8 +342,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
         const next = afterFailure(job);
         const row =
           next.action === 'retry'
-            ? await jobSetQueuedForRetryIfRunning(this.#pool, job.tenant_id, job.id, this.id, job.attempts, next.delaySeconds, error, ms)
-            : await jobSetDeadIfRunning(this.#pool, job.tenant_id, job.id, this.id, job.attempts, error, ms);
+            ? await withAsyncCommit(this.#pool, (c) => jobSetQueuedForRetryIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, next.delaySeconds, error, ms))
+            : await withAsyncCommit(this.#pool, (c) => jobSetDeadIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, error, ms));
         if (!row) return void this.emit('stale', job);
         this.emit('failed', row, error, next.action);
       }

@@ -73,10 +73,15 @@ CREATE INDEX idx_jobs_id ON jobs (id);
 CREATE INDEX idx_jobs_claim ON jobs (tenant_id, priority, run_at) WHERE status = 'queued';
 -- why: depth and oldest-ready metrics per queue.
 CREATE INDEX idx_jobs_queue_ready ON jobs (queue_name, run_at) WHERE status = 'queued';
--- why: the rescuer finds expired leases of dispatched / running jobs.
-CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE status IN ('dispatched', 'running');
--- why: dead-letter listing and retention by age of finished jobs.
-CREATE INDEX idx_jobs_status_updated ON jobs (status, updated_at);
+-- why: the rescuer finds expired leases of dispatched / running jobs (only they hold a lease,
+-- see the CHECKs). The predicate is on the lease, not the status, so the planner never uses this
+-- index (full of dead entries under load) for the per-job transitions that guard on status.
+CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+-- why: dead-letter listing and retention by age of finished jobs. Partial, so that no index
+-- on status covers the hot states: a burst of inserts leaves the statistics stale, and the
+-- planner must not then pick a status index over the primary key for the per-job transitions.
+CREATE INDEX idx_jobs_dead ON jobs (updated_at) WHERE status = 'dead';
+CREATE INDEX idx_jobs_finished ON jobs (updated_at) WHERE status IN ('completed', 'cancelled');
 CREATE INDEX idx_jobs_tenant_created ON jobs (tenant_id, created_at);
 
 CREATE TABLE job_logs (

@@ -136,7 +136,7 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
       ), done AS (
         UPDATE jobs j SET status = 'completed', completed_at = now(), updated_at = now(),
           lease_owner = NULL, lease_expires_at = NULL
-        -- why: id = ANY uses idx_jobs_id; a join with the input may plan a scan of the whole table
+        -- why: = ANY uses the primary key; a join with the input may plan a scan of the whole table
         WHERE j.id = ANY ($2::uuid[]) AND j.status = 'running'
           AND (j.tenant_id, j.id, j.lease_owner, j.attempts) IN (SELECT tenant_id, id, owner, attempt FROM input)
         RETURNING j.*
@@ -160,7 +160,7 @@ export async function jobSetRunningManyIfDispatched(db: Queryable, refs: Readonl
     text: `UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
-      -- why: id = ANY uses idx_jobs_id; a join with the input may plan a scan of the whole table
+      -- why: = ANY uses the primary key; a join with the input may plan a scan of the whole table
       WHERE j.id = ANY ($2::uuid[]) AND j.status = 'dispatched'
         AND (j.tenant_id, j.id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
       RETURNING j.*`,
