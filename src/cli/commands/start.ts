@@ -19,12 +19,11 @@ export function startCommand(): Command {
 
     const app = await buildServer({ fivetier: ft });
     const address = await app.listen({ host: config.http.host, port: config.http.port });
-    log(`listening on ${address} (GET /health)`);
 
     // --- Queue workers: dispatch (Redis when QUEUE_REDIS_URL answers, else PostgreSQL) and run jobs.
-    // Handlers are registered by the modules that own each job type.
+    // Handlers are registered by the modules that own each job type. Stopped before ft.close().
     const worker = new JobWorker(ft, { log: (line) => log(`queue: ${line}`) });
-    await worker.start();
+    const workerStarted = worker.start();
     // --- end queue workers
 
     let stopping = false;
@@ -32,12 +31,20 @@ export function startCommand(): Command {
       if (stopping) return;
       stopping = true;
       log(`${signal}: shutting down`);
-      await app.close();
-      await worker.stop();
+      try {
+        await app.close();
+        await workerStarted.catch(() => {});
+        await worker.stop();
+      } catch (err) {
+        log(`shutdown: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
       await ft.close();
-      process.exit(0);
+      process.exit(process.exitCode ?? 0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    await workerStarted;
+    log(`listening on ${address} (GET /health)`);
   });
 }
