@@ -312,7 +312,8 @@ export async function jobListByStatus(db: Queryable, status: string, queue: stri
 export async function jobCountDispatched(db: Queryable, queues: readonly string[] | null): Promise<number> {
   const { rows } = await db.query<{ n: number }>({
     name: 'jobCountDispatched',
-    text: `SELECT count(*)::int AS n FROM jobs WHERE status = 'dispatched' AND ($1::text[] IS NULL OR queue_name = ANY ($1::text[]))`,
+    // why: lease_expires_at IS NOT NULL lets the planner use idx_jobs_lease (dispatched rows hold a lease)
+    text: `SELECT count(*)::int AS n FROM jobs WHERE lease_expires_at IS NOT NULL AND status = 'dispatched' AND ($1::text[] IS NULL OR queue_name = ANY ($1::text[]))`,
     values: [queues],
   });
   return rows[0]?.n ?? 0;
