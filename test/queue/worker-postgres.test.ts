@@ -8,6 +8,7 @@ import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { jobSetCompletedIfRunning, jobSetDeadIfRunning, jobSetQueuedIfLeaseExpired, jobSetRunningFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
 import { newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { registry } from '../../src/ops/metrics.js';
 
 let ft: Fivetier;
 beforeAll(async () => {
@@ -31,6 +32,29 @@ describe('queue, PostgreSQL-only dispatch', () => {
     expect(seen).toEqual([job!.id]);
     const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.id);
     expect(logs.map((l) => [l.status, l.attempt])).toEqual([['success', 1]]);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain(`fivetier_jobs_processed_total{queue="${queue}"} 1`);
+    expect(metrics).toMatch(new RegExp(`fivetier_job_duration_seconds_count\\{queue="${queue}"\\} 1`));
+  });
+
+  it('samples queue depth per lane and the oldest ready age', async () => {
+    const queue = await newQueue(ft, 'depth');
+    await pauseQueue(ft.queue, queue);
+    const tenant = newTenant();
+    await enqueue(ft.queue, tenant, { queue, type: 'test.d', priority: 10 });
+    await enqueue(ft.queue, tenant, { queue, type: 'test.d', priority: 100 });
+    await enqueue(ft.queue, tenant, { queue, type: 'test.d', priority: 500 });
+    const worker = new JobWorker(ft, { queues: [queue], redisUrl: null, metricsIntervalMs: 50 });
+    await worker.start();
+    const text = await waitFor('depth sampled', async () => {
+      const m = await registry.metrics();
+      return m.includes(`fivetier_queue_depth{queue="${queue}",lane="low"} 1`) ? m : undefined;
+    });
+    await worker.stop();
+    expect(text).toContain(`fivetier_queue_depth{queue="${queue}",lane="high"} 1`);
+    expect(text).toContain(`fivetier_queue_depth{queue="${queue}",lane="normal"} 1`);
+    expect(text).toMatch(new RegExp(`fivetier_queue_oldest_ready_age_seconds\\{queue="${queue}"\\} [0-9.]+`));
+    await resumeQueue(ft.queue, queue);
   });
 
   it('a late worker cannot overwrite a newer state', async () => {
