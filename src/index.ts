@@ -12,3 +12,8 @@ export { buildServer } from './api/server.js';
 export { TIER_NAMES, ROLES, SYSTEM_TENANT_ID, EMBEDDED_DATABASE_NAMES, isUuid, type TierName } from './types.js';
 export * from './cross-tier/index.js';
 export { recordAdminEvent, type AdminEvent } from './tiers/notifications/admin-events.js';
+export { JobWorker, type JobHandler, type JobContext, type WorkerOptions, type DispatchMode } from './queue/worker.js';
+export { enqueue, enqueueWith, type JobSpec } from './queue/enqueue.js';
+export { retryJob, deleteJob, cancelJob, pauseQueue, resumeQueue, ensureQueue, listQueues, listDeadJobs, queueStats, getJob } from './queue/operator.js';
+export { JOB_STATES, laneOf, timeoutFor, type JobState, type JobRow, type Lane } from './queue/job-states.js';
+export { backoffSeconds } from './queue/retry.js';

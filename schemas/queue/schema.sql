@@ -71,6 +71,8 @@ INSERT INTO job_queues (name, default_priority) VALUES
     ('analytics', 150),
     ('default', 100);
 
+-- why: the job state machine (src/queue/job-states.ts, docs/state-machines.md). A retry goes
+-- back to 'queued' with a later run_at; 'dead' is the dead-letter state.
 CREATE TABLE jobs (
     id                uuid NOT NULL DEFAULT gen_random_uuid(),
     tenant_id         uuid NOT NULL,
@@ -79,9 +81,11 @@ CREATE TABLE jobs (
     priority          integer NOT NULL DEFAULT 100 CHECK (priority BETWEEN 1 AND 1000),
     payload           jsonb NOT NULL DEFAULT '{}',   -- ids and small config only
     status            text NOT NULL DEFAULT 'queued'
-                      CHECK (status IN ('queued', 'dispatched', 'running', 'completed', 'failed', 'dead', 'cancelled')),
+                      CHECK (status IN ('queued', 'dispatched', 'running', 'completed', 'dead', 'cancelled')),
     attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    max_attempts      integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+    -- why: NULL means "by lane" (5 for priority <= 50, else 3), so the relay's plain INSERT
+    -- gets the right limit without knowing the rule.
+    max_attempts      integer CHECK (max_attempts IS NULL OR max_attempts >= 1),
     run_at            timestamptz NOT NULL DEFAULT now(),
     lease_owner       text,
     lease_expires_at  timestamptz,
@@ -94,17 +98,27 @@ CREATE TABLE jobs (
     PRIMARY KEY (tenant_id, id),
     -- why: states carry the facts that define them, so a buggy transition fails loudly
     CONSTRAINT jobs_completed_has_time CHECK (status <> 'completed' OR completed_at IS NOT NULL),
-    CONSTRAINT jobs_running_has_lease  CHECK (status <> 'running' OR (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL))
+    CONSTRAINT jobs_dead_has_time      CHECK (status <> 'dead' OR failed_at IS NOT NULL),
+    CONSTRAINT jobs_leased_has_lease   CHECK (status NOT IN ('dispatched', 'running') OR (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
+    CONSTRAINT jobs_unleased_no_lease  CHECK (status IN ('dispatched', 'running') OR lease_owner IS NULL)
 );
 -- why: workers and operators address a job by id alone (Redis carries the id).
 CREATE INDEX idx_jobs_id ON jobs (id);
--- why: claiming ready work: WHERE status = 'queued' AND queue_name = $1 AND run_at <= now()
--- ORDER BY priority, run_at ... FOR UPDATE SKIP LOCKED.
-CREATE INDEX idx_jobs_claim ON jobs (queue_name, priority, run_at) WHERE status = 'queued';
--- why: the rescuer finds expired leases of dispatched / running jobs.
-CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE status IN ('dispatched', 'running');
--- why: dead-letter listing and retention by age of finished jobs.
-CREATE INDEX idx_jobs_status_updated ON jobs (status, updated_at);
+-- why: the fair claim walks tenants with queued jobs (skip scan on tenant_id), then takes each
+-- tenant's next jobs by priority: WHERE status = 'queued' AND tenant_id = $t ORDER BY priority, run_at
+-- ... FOR UPDATE SKIP LOCKED.
+CREATE INDEX idx_jobs_claim ON jobs (tenant_id, priority, run_at) WHERE status = 'queued';
+-- why: depth and oldest-ready metrics per queue.
+CREATE INDEX idx_jobs_queue_ready ON jobs (queue_name, run_at) WHERE status = 'queued';
+-- why: the rescuer finds expired leases of dispatched / running jobs (only they hold a lease,
+-- see the CHECKs). The predicate is on the lease, not the status, so the planner never uses this
+-- index (full of dead entries under load) for the per-job transitions that guard on status.
+CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+-- why: dead-letter listing and retention by age of finished jobs. Partial, so that no index
+-- on status covers the hot states: a burst of inserts leaves the statistics stale, and the
+-- planner must not then pick a status index over the primary key for the per-job transitions.
+CREATE INDEX idx_jobs_dead ON jobs (updated_at) WHERE status = 'dead';
+CREATE INDEX idx_jobs_finished ON jobs (updated_at) WHERE status IN ('completed', 'cancelled');
 CREATE INDEX idx_jobs_tenant_created ON jobs (tenant_id, created_at);
 
 CREATE TABLE job_logs (
@@ -163,6 +177,6 @@ CREATE POLICY tenant_isolation ON job_logs FOR ALL
 CREATE POLICY maintenance_access ON job_logs FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
 CREATE POLICY worker_access ON job_logs FOR ALL TO fivetier_worker USING (true) WITH CHECK (true);
 RESET ROLE;
-INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', 'becbe34ef5674a105b678b5d42d819f6768c5e8087817999d83b1978e7c4344f');
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', '6b5c312482fa7af65516544167904216f10468f53db2548173696d4ceb9c396f');
 
 COMMIT;

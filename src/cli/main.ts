@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isFivetierError } from '../errors/codes.js';
 import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
+import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
@@ -15,6 +16,7 @@ program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 program.addCommand(statusCommand());
 program.addCommand(checkCommand());
+program.addCommand(queueCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -34,6 +34,11 @@ export const errorCodes = {
   FT_ERR_CROSS_NO_DEFAULT: { status: 500, message: 'no default Fivetier for %s: call setDefaultFivetier(ft) first' },
 
   // Queue (jobs, dispatch, workers, operator actions)
+  FT_ERR_QUEUE_JOB_NOT_FOUND: { status: 404, message: 'no job with id %s' },
+  FT_ERR_QUEUE_JOB_STATE: { status: 409, message: 'job %s is %s; this action needs it %s' },
+  FT_ERR_QUEUE_UNKNOWN: { status: 404, message: 'no queue named %s' },
+  FT_ERR_QUEUE_HANDLER_EXISTS: { status: 500, message: 'a handler for job type %s is registered already' },
+  FT_ERR_QUEUE_WORKER_STARTED: { status: 500, message: 'the worker is %s; %s' },
 
   // Input and the API
   FT_ERR_INPUT_INVALID: { status: 400, message: '%s' },

@@ -3,6 +3,7 @@ import { buildServer } from '../../api/server.js';
 import { loadConfig } from '../../config/config.js';
 import { startCrossTierServices } from '../../cross-tier/maintenance-schedule.js';
 import { openFivetier } from '../../platform.js';
+import { JobWorker } from '../../queue/worker.js';
 import { TIER_NAMES } from '../../types.js';
 
 /**
@@ -19,7 +20,12 @@ export function startCommand(): Command {
 
     const app = await buildServer({ fivetier: ft });
     const address = await app.listen({ host: config.http.host, port: config.http.port });
-    log(`listening on ${address} (GET /health)`);
+
+    // --- Queue workers: dispatch (Redis when QUEUE_REDIS_URL answers, else PostgreSQL) and run jobs.
+    // Handlers are registered by the modules that own each job type. Stopped before ft.close().
+    const worker = new JobWorker(ft, { log: (line) => log(`queue: ${line}`) });
+    const workerStarted = worker.start();
+    // --- end queue workers
 
     // ---- Cross-tier background work: outbox relay, orphan sweeper, consistency check ----
     const crossTier = startCrossTierServices(ft, { log });
@@ -31,12 +37,21 @@ export function startCommand(): Command {
       if (stopping) return;
       stopping = true;
       log(`${signal}: shutting down`);
-      await app.close();
-      await crossTier.stop();
+      try {
+        await app.close();
+        await crossTier.stop();
+        await workerStarted.catch(() => {});
+        await worker.stop();
+      } catch (err) {
+        log(`shutdown: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
       await ft.close();
-      process.exit(0);
+      process.exit(process.exitCode ?? 0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    await workerStarted;
+    log(`listening on ${address} (GET /health)`);
   });
 }
