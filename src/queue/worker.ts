@@ -104,6 +104,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #loops: BackgroundLoop[] = [];
   readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: AbortController }>();
   #slotWaiters: Array<() => void> = [];
+  /** Slots taken by jobs from Redis that are being started (not yet in #inflight). */
+  #reserved = 0;
   readonly #wantedQueues: readonly string[] | undefined;
   // why: one statement for many completions / starts keeps PostgreSQL round trips per job low.
   readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, JobRow | undefined>(async (items) => {
@@ -221,7 +223,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           pool: this.#pool,
           queues: this.#queues,
           owner: this.id,
-          free: () => o.concurrency - this.#inflight.size,
+          free: () => o.concurrency - this.#inflight.size - this.#reserved,
           timeoutsMs: () => this.#timeouts(),
           defaultTimeoutMs: JOB_TIMEOUT_MS_FALLBACK,
           leaseGraceMs: o.leaseGraceMs,
@@ -273,25 +275,44 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     return out;
   }
 
-  /** A job id arrived from Redis: wait for a slot, start it in PostgreSQL, run it. Never throws. */
+  /**
+   * A job id arrived from Redis: take a slot, start the job in PostgreSQL, run it. Resolves once
+   * the job runs (or was dropped), not when it ends: BullMQ's slot is free as soon as PostgreSQL
+   * has the job running under this worker's lease, and a crash from then on is the lease's
+   * business, not Redis's. Never throws.
+   */
   async #fromRedis(tenantId: string, id: string): Promise<void> {
     const redis = this.#redis;
+    await this.#slot();
     try {
-      await this.#slot();
       if (this.#state !== 'running') return;
       const job = await this.#starts.add({ tenantId, id });
       redis?.taken();
       if (!job) return; // a stale copy: the job was started, rescued or changed meanwhile
-      await this.#run(job, 'redis');
+      void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
     } catch (err) {
       this.#error('redis job', err);
+    } finally {
+      this.#reserved--;
+      this.#handOver();
     }
   }
 
-  /** Wait until fewer than `concurrency` handlers run. */
+  /** Take a slot: resolves once fewer than `concurrency` jobs run or are being started here. */
   #slot(): Promise<void> {
-    if (this.#inflight.size + this.#slotWaiters.length < this.#o.concurrency) return Promise.resolve();
+    if (this.#slotWaiters.length === 0 && this.#inflight.size + this.#reserved < this.#o.concurrency) {
+      this.#reserved++;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#slotWaiters.push(resolve));
+  }
+
+  /** Give free slots to waiting jobs, in arrival order. */
+  #handOver(): void {
+    while (this.#slotWaiters.length > 0 && this.#inflight.size + this.#reserved < this.#o.concurrency) {
+      this.#reserved++;
+      this.#slotWaiters.shift()!();
+    }
   }
 
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
@@ -299,7 +320,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     const abort = new AbortController();
     const done = this.#execute(job, via, abort).finally(() => {
       this.#inflight.delete(job.id);
-      this.#slotWaiters.shift()?.();
+      this.#handOver();
       this.#pg?.wake();
     });
     this.#inflight.set(job.id, { job, done, abort });
@@ -377,7 +398,11 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     this.#state = 'stopping';
     this.#link?.stop();
     await Promise.all([this.#pg?.stop(), this.#redis?.stop()]);
-    this.#slotWaiters.splice(0).forEach((w) => w());
+    // Waiting jobs see the state and step back (their copies stay dispatched until the lease ends).
+    for (const w of this.#slotWaiters.splice(0)) {
+      this.#reserved++;
+      w();
+    }
     const running = [...this.#inflight.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running.map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);

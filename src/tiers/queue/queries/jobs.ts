@@ -3,6 +3,13 @@
  * guards on the expected current state (and, for leased states, the lease owner and attempt)
  * and returns the row, so a caller can tell "moved" from "someone else moved it first".
  * Each function throws what `pg` throws (connection lost, constraint violated).
+ *
+ * Statements are named (prepared once per connection), except those whose best plan depends on
+ * their values: the batch transitions over id arrays and the fair claims. PostgreSQL would
+ * switch a named statement to a cached generic plan after five runs, and a generic plan chosen
+ * while the table was small turned a 2 ms batch update into a scan of the whole table (Redis
+ * dispatch fell from 3,600 to under 800 jobs/s in bench/queue.ts). Unnamed, they are planned
+ * with their values every time.
  */
 import type { JobRow } from '../../../queue/job-states.js';
 import type { Queryable } from './queryable.js';
@@ -51,7 +58,7 @@ const FAIR_PICK = `
  */
 export async function jobSetDispatchedFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, leaseMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetDispatchedFair',
+    // unnamed: planned with its values each time (see the note at the top)
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'dispatched', lease_owner = $3,
         lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
@@ -70,7 +77,7 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
  */
 export async function jobSetRunningFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetRunningFair',
+    // unnamed: planned with its values each time (see the note at the top)
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
@@ -130,7 +137,7 @@ export async function jobSetCompletedIfRunning(db: Queryable, tenantId: string, 
  */
 export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: ReadonlyArray<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }>): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetCompletedManyIfRunning',
+    // unnamed: planned with its values each time (see the note at the top)
     text: `WITH input AS (
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[]) AS x (tenant_id, id, owner, attempt, duration_ms)
       ), done AS (
@@ -156,7 +163,7 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
  */
 export async function jobSetRunningManyIfDispatched(db: Queryable, refs: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetRunningManyIfDispatched',
+    // unnamed: planned with its values each time (see the note at the top)
     text: `UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
@@ -220,7 +227,7 @@ export async function jobSetDeadIfRunning(db: Queryable, tenantId: string, id: s
  */
 export async function jobSetQueuedIfLeasedBy(db: Queryable, owner: string, ids: readonly string[] | null): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetQueuedIfLeasedBy',
+    // unnamed: planned with its values each time (see the note at the top)
     text: `UPDATE jobs j SET status = 'queued', run_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
       WHERE j.status IN ('dispatched', 'running') AND j.lease_owner = $1 AND ($2::uuid[] IS NULL OR j.id = ANY ($2::uuid[]))
       RETURNING j.*`,
@@ -286,7 +293,13 @@ export async function jobSetCancelledIfQueued(db: Queryable, id: string): Promis
 export async function jobDeleteIfNotLeased(db: Queryable, id: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>({
     name: 'jobDeleteIfNotLeased',
-    text: `DELETE FROM jobs j WHERE j.id = $1 AND j.status NOT IN ('dispatched', 'running') RETURNING j.*`,
+    // why: job_logs has no foreign key (migration 0002), so the job's log rows go with it here
+    text: `WITH gone AS (
+        DELETE FROM jobs j WHERE j.id = $1 AND j.status NOT IN ('dispatched', 'running') RETURNING j.*
+      ), logs AS (
+        DELETE FROM job_logs l USING gone WHERE l.tenant_id = gone.tenant_id AND l.job_id = gone.id
+      )
+      SELECT * FROM gone`,
     values: [id],
   });
   return rows[0];
