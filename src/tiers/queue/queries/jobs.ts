@@ -3,13 +3,6 @@
  * guards on the expected current state (and, for leased states, the lease owner and attempt)
  * and returns the row, so a caller can tell "moved" from "someone else moved it first".
  * Each function throws what `pg` throws (connection lost, constraint violated).
- *
- * Statements are named (prepared once per connection), except those whose best plan depends on
- * their values: the batch transitions over id arrays and the fair claims. PostgreSQL would
- * switch a named statement to a cached generic plan after five runs, and a generic plan chosen
- * while the table was small turned a 2 ms batch update into a scan of the whole table (Redis
- * dispatch fell from 3,600 to under 800 jobs/s in bench/queue.ts). Unnamed, they are planned
- * with their values every time.
  */
 import type { JobRow } from '../../../queue/job-states.js';
 import type { Queryable } from './queryable.js';
@@ -58,7 +51,7 @@ const FAIR_PICK = `
  */
 export async function jobSetDispatchedFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, leaseMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    // unnamed: planned with its values each time (see the note at the top)
+    name: 'jobSetDispatchedFair',
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'dispatched', lease_owner = $3,
         lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
@@ -77,7 +70,7 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
  */
 export async function jobSetRunningFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    // unnamed: planned with its values each time (see the note at the top)
+    name: 'jobSetRunningFair',
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
@@ -137,7 +130,7 @@ export async function jobSetCompletedIfRunning(db: Queryable, tenantId: string, 
  */
 export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: ReadonlyArray<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }>): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    // unnamed: planned with its values each time (see the note at the top)
+    name: 'jobSetCompletedManyIfRunning',
     text: `WITH input AS (
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[]) AS x (tenant_id, id, owner, attempt, duration_ms)
       ), done AS (
@@ -163,7 +156,7 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
  */
 export async function jobSetRunningManyIfDispatched(db: Queryable, refs: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    // unnamed: planned with its values each time (see the note at the top)
+    name: 'jobSetRunningManyIfDispatched',
     text: `UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
@@ -227,7 +220,7 @@ export async function jobSetDeadIfRunning(db: Queryable, tenantId: string, id: s
  */
 export async function jobSetQueuedIfLeasedBy(db: Queryable, owner: string, ids: readonly string[] | null): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    // unnamed: planned with its values each time (see the note at the top)
+    name: 'jobSetQueuedIfLeasedBy',
     text: `UPDATE jobs j SET status = 'queued', run_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
       WHERE j.status IN ('dispatched', 'running') AND j.lease_owner = $1 AND ($2::uuid[] IS NULL OR j.id = ANY ($2::uuid[]))
       RETURNING j.*`,
