@@ -104,6 +104,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #loops: BackgroundLoop[] = [];
   readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: AbortController }>();
   #slotWaiters: Array<() => void> = [];
+  /** Outcomes of finished handlers being written to PostgreSQL. */
+  readonly #recording = new Set<Promise<void>>();
   /** Slots taken by jobs from Redis that are being started (not yet in #inflight). */
   #reserved = 0;
   readonly #wantedQueues: readonly string[] | undefined;
@@ -318,16 +320,22 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
   #run(job: JobRow, via: DispatchMode): Promise<void> {
     const abort = new AbortController();
-    const done = this.#execute(job, via, abort).finally(() => {
+    const done = this.#handle(job, abort).then(({ error, ms }) => {
+      // why: the slot is the handler's; recording the outcome (batched with other jobs) goes on
+      // without it, under the lease, which the completion guard still checks.
       this.#inflight.delete(job.id);
       this.#handOver();
       this.#pg?.wake();
+      const write = this.#record(job, via, error, ms).finally(() => this.#recording.delete(write));
+      this.#recording.add(write);
+      return write;
     });
     this.#inflight.set(job.id, { job, done, abort });
     return done;
   }
 
-  async #execute(job: JobRow, via: DispatchMode, abort: AbortController): Promise<void> {
+  /** Run the job's handler under its type's timeout. Never throws: a failure is the `error`. */
+  async #handle(job: JobRow, abort: AbortController): Promise<{ error: string | undefined; ms: number }> {
     const started = performance.now();
     const timeoutMs = timeoutFor(job.job_type, this.#o.timeoutsMs);
     let error: string | undefined;
@@ -352,6 +360,11 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     }
     const ms = performance.now() - started;
     jobDuration.observe({ queue: job.queue_name }, ms / 1000);
+    return { error, ms };
+  }
+
+  /** Move the job to completed, retry or dead, guarded by the lease. Never throws. */
+  async #record(job: JobRow, via: DispatchMode, error: string | undefined, ms: number): Promise<void> {
     try {
       if (error === undefined) {
         const row = await this.#completions.add({ tenantId: job.tenant_id, id: job.id, owner: this.id, attempt: job.attempts, durationMs: ms });
@@ -407,6 +420,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running.map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+    // Handlers that finished have their outcome written before anything is given back.
+    await Promise.all(this.#recording);
     const left = [...this.#inflight.values()];
     let returned = 0;
     if (left.length > 0) {

@@ -15,6 +15,11 @@ const MAX_ATTEMPTS_SQL = 'coalesce(j.max_attempts, CASE WHEN j.priority <= 50 TH
  * idx_jobs_claim), lock up to $2 ready jobs of each (priority order, SKIP LOCKED), then take $2
  * of them round-robin across tenants inside each lane. $1: queue names (NULL = all).
  * why: one tenant's backlog must not starve another tenant (DESIGN.md section 5).
+ *
+ * The two claims that use it are sent unnamed, so PostgreSQL plans them with their values each
+ * time: as named statements they switched to a generic plan after five runs, and one made while
+ * the table was small halved PostgreSQL-only throughput in bench/queue.ts (6,800 against 11,400
+ * jobs/s).
  */
 const FAIR_PICK = `
   WITH RECURSIVE tenants AS (
@@ -51,7 +56,6 @@ const FAIR_PICK = `
  */
 export async function jobSetDispatchedFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, leaseMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetDispatchedFair',
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'dispatched', lease_owner = $3,
         lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
@@ -70,7 +74,6 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
  */
 export async function jobSetRunningFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({
-    name: 'jobSetRunningFair',
     text: `${FAIR_PICK}
       UPDATE jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
