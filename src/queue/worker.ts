@@ -244,7 +244,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           url: o.redisUrl!,
           prefix: o.redisPrefix,
           queues: this.#queues,
-          concurrency: o.concurrency,
+          // why: a BullMQ slot covers only the start in PostgreSQL; handlers are bounded by #slot.
+          concurrency: o.concurrency * 2,
           pool: this.#pool,
           dispatcherId: `${this.id}:dispatch`,
           window: o.dispatchWindow,
@@ -278,22 +279,31 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * A job id arrived from Redis: take a slot, start the job in PostgreSQL, run it. Resolves once
-   * the job runs (or was dropped), not when it ends: BullMQ's slot is free as soon as PostgreSQL
-   * has the job running under this worker's lease, and a crash from then on is the lease's
-   * business, not Redis's. Never throws.
+   * A job id arrived from Redis: start it in PostgreSQL (batched with others), take a handler
+   * slot, run it. Resolves once the job runs (or was dropped), not when it ends: a crash from
+   * then on is the lease's business, not Redis's. BullMQ takes up to twice `concurrency` ids at
+   * once, so starts overlap the handlers; `#slot` keeps the handlers to `concurrency`. Never
+   * throws.
    */
   async #fromRedis(tenantId: string, id: string): Promise<void> {
     const redis = this.#redis;
-    await this.#slot();
+    let job: JobRow | undefined;
     try {
       if (this.#state !== 'running') return;
-      const job = await this.#starts.add({ tenantId, id });
+      job = await this.#starts.add({ tenantId, id });
       redis?.taken();
       if (!job) return; // a stale copy: the job was started, rescued or changed meanwhile
-      void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
     } catch (err) {
-      this.#error('redis job', err);
+      return void this.#error('redis job', err);
+    }
+    await this.#slot();
+    try {
+      if (this.#state !== 'running') {
+        // why: started here but never run: give it back now rather than after its lease.
+        await jobSetQueuedIfLeasedBy(this.#pool, this.id, [job.id]).catch((err: unknown) => this.#error('returning job', err));
+        return;
+      }
+      void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
     } finally {
       this.#reserved--;
       this.#handOver();
