@@ -7,11 +7,11 @@ import { TIER_NAMES, type TierName } from '../src/types.js';
 
 /**
  * Fresh, migrated databases (one per tier) for a benchmark, on the server of
- * FT_BENCH_PG_URL (an admin URL; default postgresql://postgres@127.0.0.1:5432/postgres).
- * `drop()` removes them unless FT_BENCH_KEEP=1.
+ * FIVETIER_BENCH_PG_URL (an admin URL; default postgresql://postgres@127.0.0.1:5432/postgres).
+ * `drop()` removes them unless FIVETIER_BENCH_KEEP=1.
  */
 export async function benchDatabases(label: string): Promise<{ urls: Record<TierName, string>; open: (pool?: Partial<Record<TierName, number>>) => Promise<Fivetier>; drop: () => Promise<void> }> {
-  const admin = process.env.FT_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const admin = process.env.FIVETIER_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
   const prefix = `ft_bench_${label}_${randomBytes(3).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
@@ -32,7 +32,7 @@ export async function benchDatabases(label: string): Promise<{ urls: Record<Tier
         migrate: false,
       }),
     drop: async () => {
-      if (process.env.FT_BENCH_KEEP === '1') return;
+      if (process.env.FIVETIER_BENCH_KEEP === '1') return;
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
       for (const t of TIER_NAMES) await c.query(`drop database if exists ${c.escapeIdentifier(`${prefix}_${t}`)} with (force)`);

@@ -6,7 +6,7 @@
  * into the OLTP database (the same generate_series expression) and one hand-written SQL
  * anti-join there, timed.
  *
- *   npm run bench:check           (FT_BENCH_PG_URL, FT_BENCH_EMAILS=1000000)
+ *   npm run bench:check           (FIVETIER_BENCH_PG_URL, FIVETIER_BENCH_EMAILS=1000000)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import pg from 'pg';
 import { TIER_NAMES } from '../src/types.js';
 import { benchDatabases } from './bench-databases.js';
 
-const TOTAL = Number(process.env.FT_BENCH_EMAILS ?? 1_000_000);
+const TOTAL = Number(process.env.FIVETIER_BENCH_EMAILS ?? 1_000_000);
 const STEPS = [...new Set([Math.round(TOTAL / 10), TOTAL])];
 const TENANT = `('00000000-0000-4000-8000-' || lpad(to_hex(1 + i % 100), 12, '0'))::uuid`;
 const KEY = `'k' || md5(i::text)`;

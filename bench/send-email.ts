@@ -7,7 +7,7 @@
  * Baseline and protocol alternate in ROUNDS rounds of SECONDS each; throughput is the median
  * round, latencies are pooled over the rounds.
  *
- *   npm run bench:send            (FT_BENCH_PG_URL, FT_BENCH_SECONDS=5, FT_BENCH_ROUNDS=3)
+ *   npm run bench:send            (FIVETIER_BENCH_PG_URL, FIVETIER_BENCH_SECONDS=5, FIVETIER_BENCH_ROUNDS=3)
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -17,9 +17,9 @@ import { sendEmail } from '../src/cross-tier/send-email.js';
 import { newStorageKey } from '../src/cross-tier/storage-key.js';
 import { benchDatabases, percentile } from './bench-databases.js';
 
-const SECONDS = Number(process.env.FT_BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.FIVETIER_BENCH_SECONDS ?? 5);
 /** Baseline and protocol alternate this many times, so drifting machine load hits both alike. */
-const ROUNDS = Number(process.env.FT_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.FIVETIER_BENCH_ROUNDS ?? 3);
 const CONCURRENCIES = [1, 32];
 
 interface Result {
