@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
   port: number;
   /** Databases to create if they do not exist yet. */
   databases: readonly string[];
+  /** More `postgres` settings, e.g. `['-c', 'fsync=off']` for a throwaway test server. */
+  settings?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -108,7 +110,7 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories=', ...(options.settings ?? [])],
     // The server's own chatter goes to a file beside the data; fivetier's log stays readable.
     onLog: (m) => appendFileSync(`${dataDir}/postgres.log`, String(m)),
     onError: (e) => appendFileSync(`${dataDir}/postgres.log`, `${e instanceof Error ? e.message : String(e)}\n`),

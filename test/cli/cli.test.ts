@@ -28,7 +28,6 @@ describe('fivetier status', () => {
       OLAP_DB_URL: dead.toString(),
       QUEUE_DB_URL: urls.queue,
       NOTIFICATIONS_DB_URL: urls.notifications,
-      FIVETIER_ROLE_PASSWORD: inject('rolePassword'),
     });
     expect(await exitCode(child)).toBe(1);
     expect(child.output()).toMatch(/olap\s+down/);

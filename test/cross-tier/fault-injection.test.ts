@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { openFivetier } from '../../src/platform.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { childEnv } from '../helpers/processes.js';
 
 /**
  * Must-show 2: real faults at every step of the protocol over 1,000+ randomised sends.
@@ -43,7 +44,7 @@ interface Sent {
 function childRun(env: Record<string, string>, args: string[]): Promise<{ out: string; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/cross-tier/fixtures/send-until-killed.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: childEnv(env),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
+import { inject } from 'vitest';
 
 /** A TCP port that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -13,11 +14,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The fivetier CLI from source, in a child process, with exactly the environment given (plus PATH and HOME). */
+/**
+ * The environment of a test's child process: PATH, HOME, the login roles' password on a test
+ * server that asks for one, and `extra`. Nothing else of the test's own environment leaks in.
+ */
+export function childEnv(extra: Record<string, string>): Record<string, string> {
+  const rolePassword = inject('rolePassword');
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(rolePassword ? { FIVETIER_ROLE_PASSWORD: rolePassword } : {}), ...extra };
+}
+
+/** The fivetier CLI from source, in a child process, with the environment given (see childEnv). */
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams & { output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: childEnv(env) });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

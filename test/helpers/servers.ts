@@ -30,6 +30,8 @@ export async function findTestPostgres(log: (l: string) => void): Promise<TestPo
     dataDir: `${tmpdir()}/fivetier-test-pg`,
     port: Number(process.env.FIVETIER_TEST_EMBEDDED_PORT ?? 54339),
     databases: [],
+    // why: the data is thrown away after the run; waiting for disk flushes only slows the tests
+    settings: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
   });
   return { adminUrl: server.urlFor('postgres'), rolePassword: server.rolePassword, stop: () => server.stop() };
 }

@@ -8,12 +8,13 @@ import { loadMigrations, SCHEMAS_DIR } from '../../src/migrate/migration-files.j
 import { migrateTier } from '../../src/migrate/migrator.js';
 import { TIER_NAMES } from '../../src/types.js';
 import { scratchDatabases } from '../helpers/platform.js';
+import { childEnv } from '../helpers/processes.js';
 
 /** Run the real CLI in a child process; resolves with its exit code and output. */
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: childEnv(env),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -7,7 +7,7 @@ import { getJob } from '../../src/queue/operator.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { exitCode, waitForOutput } from '../helpers/processes.js';
+import { childEnv, exitCode, waitForOutput } from '../helpers/processes.js';
 import { newQueue, waitFor } from './queue-helpers.js';
 
 let ft: Fivetier;
@@ -22,7 +22,7 @@ describe('a worker killed with SIGKILL in the middle of a job', () => {
   it('the job runs again after its lease expires and ends completed once', async () => {
     const queue = await newQueue(ft, 'kill');
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/queue/fixtures/hanging-worker.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', FT_TEST_TIER_URLS: JSON.stringify(inject('tierUrls')), FT_TEST_QUEUE: queue },
+      env: childEnv({ FT_TEST_TIER_URLS: JSON.stringify(inject('tierUrls')), FT_TEST_QUEUE: queue }),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
