@@ -8,6 +8,7 @@ import { openFivetier } from '../../src/platform.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { childEnv } from '../helpers/processes.js';
+import { testRolePassword } from '../helpers/platform.js';
 
 /**
  * Must-show 2: real faults at every step of the protocol over 1,000+ randomised sends.
@@ -74,6 +75,7 @@ describe('fault injection over the cross-tier protocol', () => {
           notifications: { url: urls.notifications },
         },
         systemPoolMax: 3,
+        rolePassword: testRolePassword(),
       }),
       migrate: false,
     });

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
 import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
+import { testRolePassword } from '../helpers/platform.js';
 
 describe('outbox relay', () => {
   let ft: Fivetier;
@@ -87,7 +88,7 @@ describe('outbox relay', () => {
     const tenantId = await createTenant(ft);
     await sendEmail(ft, { tenantId, recipient: 'a@example.com', body: 'x' });
     const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t] }])) as never;
-    const deadQueue = await openFivetier({ config: loadConfig({}, { tiers: { ...(tiers as object), queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } } }), migrate: false });
+    const deadQueue = await openFivetier({ config: loadConfig({}, { tiers: { ...(tiers as object), queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } }, rolePassword: testRolePassword() }), migrate: false });
     try {
       const err = await relayOutbox(deadQueue).catch((e) => e);
       expect(isFivetierError(err, 'FT_ERR_TIER_UNAVAILABLE')).toBe(true);
