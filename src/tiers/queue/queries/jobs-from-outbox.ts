@@ -1,15 +1,8 @@
+import type { JobRow } from '../../../queue/job-states.js';
 import type { TxClient } from '../../tier-client.js';
 
 /** What the relay hands the queue tier for one outbox row (job id = outbox id). */
-export interface RelayedJob {
-  tenant_id: string;
-  id: string;
-  queue_name: string;
-  job_type: string;
-  priority: number;
-  payload: unknown;
-  run_at: Date;
-}
+export type RelayedJob = Pick<JobRow, 'tenant_id' | 'id' | 'queue_name' | 'job_type' | 'priority' | 'payload' | 'run_at'>;
 
 /**
  * Insert jobs for relayed outbox rows; a job that exists already (an earlier relay pass that
