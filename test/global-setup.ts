@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { migrateTiers } from '../src/migrate/migrator.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
-import { createDatabase, dropDatabase, findTestPostgres, findTestRedis } from './helpers/servers.js';
+import { createDatabase, deleteRedisKeys, dropDatabase, findTestPostgres, findTestRedis } from './helpers/servers.js';
 
 /**
  * Once per test run: find PostgreSQL (and Redis), create one fresh database per tier, migrate
@@ -29,6 +29,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     if (process.env.FIVETIER_TEST_KEEP !== '1') {
       for (const tier of TIER_NAMES) await dropDatabase(pg.adminUrl, `${run}_${tier}`);
+      if (redisUrl) await deleteRedisKeys(redisUrl, `${run}-*`);
     }
     await pg.stop();
   };

@@ -26,6 +26,8 @@ export interface OutboxRelayOptions {
   log?: (line: string) => void;
   /** Test signal: called after every pass with what it moved, or the error. */
   onPass?: (result: { moved: number; error?: unknown }) => void;
+  /** Test signal: called each time the LISTEN connection is (re)established. */
+  onListening?: () => void;
 }
 
 /** What one drain moved. */
@@ -103,6 +105,7 @@ export class OutboxRelay {
   readonly #backoffMaxMs: number;
   readonly #log: (line: string) => void;
   readonly #onPass: OutboxRelayOptions['onPass'];
+  readonly #onListening: OutboxRelayOptions['onListening'];
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
@@ -120,6 +123,7 @@ export class OutboxRelay {
     this.#backoffMaxMs = options.backoffMaxMs ?? RELAY_BACKOFF_MAX_MS_DEFAULT;
     this.#log = options.log ?? (() => {});
     this.#onPass = options.onPass;
+    this.#onListening = options.onListening;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1 || this.#batchSize > 10_000) {
       throw new Error(`OutboxRelay: batchSize must be an integer 1..10000, got ${this.#batchSize}`);
     }
@@ -246,6 +250,10 @@ export class OutboxRelay {
       // why: a LISTENing session must not go back to the pool
       client.release(true);
     };
+    // why: rows committed while nobody listened (start-up, a reconnect) sent their notification
+    // to no one; one pass now moves them instead of leaving them to the next poll.
+    this.#wakeUp();
+    this.#onListening?.();
   }
 }
 

@@ -25,11 +25,12 @@ describe('outbox relay', () => {
     let nextPass!: () => void;
     let pass = new Promise<void>((r) => (nextPass = r));
     // A poll interval far longer than the test: only the notification can wake it in time.
-    const relay = new OutboxRelay(ft, { pollIntervalMs: 60_000, onPass: () => nextPass() });
+    let listening!: () => void;
+    const isListening = new Promise<void>((r) => (listening = r));
+    const relay = new OutboxRelay(ft, { pollIntervalMs: 60_000, onPass: () => nextPass(), onListening: () => listening() });
     relay.start();
     try {
-      await pass; // the first pass has run; LISTEN is being set up
-      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all([pass, isListening]); // the first pass has run and LISTEN is set up
       const runAt = new Date(Date.now() + 3_600_000);
       const tx = new DatabaseTransaction({ fivetier: ft, tenantId });
       await tx.insertOLTP('emails', { recipient: 'a@example.com' });

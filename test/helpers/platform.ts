@@ -19,6 +19,9 @@ export async function openTestFivetier(overrides: ConfigOverrides = {}): Promise
 /** Password of fivetier's login roles on the test server ('' = none). */
 export const testRolePassword = (): string | undefined => inject('rolePassword') || undefined;
 
+/** A BullMQ key prefix of this test run; the run's teardown deletes every key under it. */
+export const testRedisPrefix = (): string => `${inject('runId')}-${randomBytes(4).toString('hex')}`;
+
 /** A fresh tenant id; tests share databases, so each one works in tenants of its own. */
 export const newTenant = (): string => randomUUID();
 

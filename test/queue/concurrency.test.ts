@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fivetier } from '../../src/platform.js';
 import { JobWorker, type DispatchMode } from '../../src/queue/worker.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
-import { newTenant, openTestFivetier } from '../helpers/platform.js';
+import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
 import { newQueue, waitFor } from './queue-helpers.js';
 
 let ft: Fivetier;
@@ -19,7 +19,7 @@ describe.each<DispatchMode>(['postgres', 'redis'])('worker concurrency (%s dispa
     if (mode === 'redis' && !ft.config.redisUrl) ctx.skip();
     const queue = await newQueue(ft, `conc-${mode}`);
     const tenant = newTenant();
-    const worker = new JobWorker(ft, { queues: [queue], concurrency: 4, redisUrl: mode === 'redis' ? ft.config.redisUrl! : null, redisPrefix: `ft-test-${randomUUID()}` });
+    const worker = new JobWorker(ft, { queues: [queue], concurrency: 4, redisUrl: mode === 'redis' ? ft.config.redisUrl! : null, redisPrefix: testRedisPrefix() });
     let running = 0;
     let most = 0;
     let finished = 0;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fivetier } from '../../src/platform.js';
 import { JobWorker, type DispatchMode } from '../../src/queue/worker.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
-import { newTenant, openTestFivetier } from '../helpers/platform.js';
+import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
 import { newQueue, waitFor } from './queue-helpers.js';
 
 let ft: Fivetier;
@@ -28,7 +28,7 @@ describe.each(modes)('per-tenant fairness (%s dispatch)', (mode) => {
     const queue = await newQueue(ft, `fair-${mode}`);
     const [a, b] = [newTenant(), newTenant()];
     const doneBy = new Map<string, number>();
-    const worker = new JobWorker(ft, { queues: [queue], concurrency: 10, redisUrl: mode === 'redis' ? ft.config.redisUrl! : null, redisPrefix: `ft-test-${randomUUID()}`, dispatchWindow: 100 });
+    const worker = new JobWorker(ft, { queues: [queue], concurrency: 10, redisUrl: mode === 'redis' ? ft.config.redisUrl! : null, redisPrefix: testRedisPrefix(), dispatchWindow: 100 });
     worker.registerHandler('test.fair', async (job) => {
       await new Promise((r) => setTimeout(r, 2));
       doneBy.set(job.tenantId, (doneBy.get(job.tenantId) ?? 0) + 1);
