@@ -151,6 +151,11 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     return this;
   }
 
+  /** The job types this worker has handlers for. */
+  get handlerTypes(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
   /** The dispatch mode now (undefined before start). */
   get mode(): DispatchMode | undefined {
     return this.#mode;

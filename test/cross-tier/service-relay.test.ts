@@ -28,6 +28,10 @@ describe('fivetier start runs the outbox relay', () => {
       const deadline = Date.now() + 10_000;
       while ((await tenantState(ft, tenantId)).jobs.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect((await tenantState(ft, tenantId)).jobs.map((j) => j.id)).toEqual([sent.jobId]);
+      // The service registers no job handlers, so it runs no queue worker: the job waits, queued,
+      // for a worker that has a handler, instead of failing into the dead letters.
+      expect(service.output()).toMatch(/no job handlers registered/);
+      expect((await tenantState(ft, tenantId)).jobs.map((j) => j.status)).toEqual(['queued']);
     } finally {
       service.kill('SIGTERM');
     }

@@ -24,7 +24,11 @@ export function startCommand(): Command {
     // --- Queue workers: dispatch (Redis when QUEUE_REDIS_URL answers, else PostgreSQL) and run jobs.
     // Handlers are registered by the modules that own each job type. Stopped before ft.close().
     const worker = new JobWorker(ft, { log: (line) => log(`queue: ${line}`) });
-    const workerStarted = worker.start();
+    // why: a worker takes any job of its queues, and one it has no handler for fails until it is
+    // dead-lettered; with no handler at all, leaving jobs queued for a worker that has them is right.
+    const runWorker = worker.handlerTypes.length > 0;
+    const workerStarted = runWorker ? worker.start() : Promise.resolve();
+    if (!runWorker) log('queue: no job handlers registered in this process: jobs stay queued for a worker that has them');
     // --- end queue workers
 
     // ---- Cross-tier background work: outbox relay, orphan sweeper, consistency check ----
@@ -41,7 +45,7 @@ export function startCommand(): Command {
         await app.close();
         await crossTier.stop();
         await workerStarted.catch(() => {});
-        await worker.stop();
+        if (runWorker) await worker.stop();
       } catch (err) {
         log(`shutdown: ${(err as Error).message}`);
         process.exitCode = 1;
