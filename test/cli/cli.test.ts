@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { exitCode, spawnCli } from '../helpers/processes.js';
+import { describe, expect, inject, it } from 'vitest';
+import { exitCode, freePort, spawnCli } from '../helpers/processes.js';
 
 describe('fivetier CLI', () => {
   it.each([
@@ -17,8 +17,6 @@ describe('fivetier CLI', () => {
 
 describe('fivetier status', () => {
   it('exits 1 and says which tier is down when one is', async () => {
-    const { inject } = await import('vitest');
-    const { freePort } = await import('../helpers/processes.js');
     const urls = inject('tierUrls');
     const dead = new URL(urls.olap);
     dead.port = String(await freePort());

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConsistency, OutboxRelay, relayOutbox, sendEmail, sweepOrphans, type ProtocolStep } from '../../src/cross-tier/index.js';
 import type { Fivetier } from '../../src/platform.js';
@@ -7,7 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { openFivetier } from '../../src/platform.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { childEnv } from '../helpers/processes.js';
+import { spawnScript } from '../helpers/processes.js';
 import { testRolePassword } from '../helpers/platform.js';
 
 /**
@@ -42,17 +41,10 @@ interface Sent {
   body: string;
 }
 
-function childRun(env: Record<string, string>, args: string[]): Promise<{ out: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/cross-tier/fixtures/send-until-killed.ts', ...args], {
-      env: childEnv(env),
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.once('error', reject);
-    child.once('exit', (_code, signal) => resolve({ out, signal }));
-  });
+async function childRun(env: Record<string, string>, args: string[]): Promise<{ out: string; signal: NodeJS.Signals | null }> {
+  const child = spawnScript('test/cross-tier/fixtures/send-until-killed.ts', args, env);
+  const { signal } = await child.ended;
+  return { out: child.output(), signal };
 }
 
 describe('fault injection over the cross-tier protocol', () => {

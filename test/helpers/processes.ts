@@ -23,17 +23,30 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(rolePassword ? { FIVETIER_ROLE_PASSWORD: rolePassword } : {}), ...extra };
 }
 
-/** The fivetier CLI from source, in a child process, with the environment given (see childEnv). */
-export function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams & { output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: childEnv(env) });
+/** A test's child process: its combined output so far, and how it ended once all output is read. */
+export type TestChild = ChildProcessWithoutNullStreams & {
+  output: () => string;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+/** A TypeScript script of the repository, run with tsx in a child process (environment: see childEnv). */
+export function spawnScript(script: string, args: string[], env: Record<string, string>): TestChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: childEnv(env) });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  return Object.assign(child, { output: () => out });
+  // 'close', not 'exit': by then every byte the child wrote has been read.
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  return Object.assign(child, { output: () => out, ended });
+}
+
+/** The fivetier CLI from source, in a child process. */
+export function spawnCli(args: string[], env: Record<string, string>): TestChild {
+  return spawnScript('src/cli/main.ts', args, env);
 }
 
 /** Resolve when the child's output matches `pattern`; reject if it exits first or time runs out. */
-export function waitForOutput(child: ReturnType<typeof spawnCli>, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
+export function waitForOutput(child: TestChild, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -63,8 +76,7 @@ export function waitForOutput(child: ReturnType<typeof spawnCli>, pattern: RegEx
   });
 }
 
-/** Resolve with the exit code once the child has exited. */
-export function exitCode(child: ReturnType<typeof spawnCli>): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/** Resolve with the exit code once the child has ended (null when a signal ended it). */
+export async function exitCode(child: TestChild): Promise<number | null> {
+  return (await child.ended).code;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
@@ -8,19 +7,12 @@ import { loadMigrations, SCHEMAS_DIR } from '../../src/migrate/migration-files.j
 import { migrateTier } from '../../src/migrate/migrator.js';
 import { TIER_NAMES } from '../../src/types.js';
 import { scratchDatabases } from '../helpers/platform.js';
-import { childEnv } from '../helpers/processes.js';
+import { exitCode, spawnCli } from '../helpers/processes.js';
 
 /** Run the real CLI in a child process; resolves with its exit code and output. */
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: childEnv(env),
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawnCli(args, env);
+  return { code: await exitCode(child), out: child.output() };
 }
 
 async function history(url: string): Promise<number[]> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Fivetier } from '../../src/platform.js';
@@ -7,7 +6,7 @@ import { getJob } from '../../src/queue/operator.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { childEnv, exitCode, waitForOutput } from '../helpers/processes.js';
+import { exitCode, spawnScript, waitForOutput } from '../helpers/processes.js';
 import { newQueue, waitFor } from './queue-helpers.js';
 
 let ft: Fivetier;
@@ -21,20 +20,14 @@ afterAll(async () => {
 describe('a worker killed with SIGKILL in the middle of a job', () => {
   it('the job runs again after its lease expires and ends completed once', async () => {
     const queue = await newQueue(ft, 'kill');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/queue/fixtures/hanging-worker.ts'], {
-      env: childEnv({ FT_TEST_TIER_URLS: JSON.stringify(inject('tierUrls')), FT_TEST_QUEUE: queue }),
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const proc = Object.assign(child, { output: () => out });
+    const proc = spawnScript('test/queue/fixtures/hanging-worker.ts', [], { FT_TEST_TIER_URLS: JSON.stringify(inject('tierUrls')), FT_TEST_QUEUE: queue });
     await waitForOutput(proc, /ready worker-/);
     const job = await enqueue(ft.queue, newTenant(), { queue, type: 'test.hang' });
     await waitForOutput(proc, new RegExp(`started ${job!.id} attempt 1`));
     const held = await getJob(ft.queue, job!.id);
     expect(held?.status).toBe('running');
     expect(held?.lease_owner).toMatch(/^worker-/);
-    child.kill('SIGKILL');
+    proc.kill('SIGKILL');
     expect(await exitCode(proc)).toBeNull();
 
     // A healthy worker in this process; its rescuer takes the job back once the lease expires.
