@@ -15,7 +15,6 @@ export const errorCodes = {
 
   // Tiers
   FT_ERR_TIER_UNAVAILABLE: { status: 503, message: 'the %s tier is unavailable: %s' },
-  FT_ERR_TIER_NOT_CONFIGURED: { status: 500, message: 'the %s tier has no connection configured' },
 
   // Migrations
   FT_ERR_MIGRATION_CHANGED: { status: 500, message: '%s: migration %s was changed after it was applied (checksum %s in the database, %s on disk); write a new migration instead' },
