@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConsistency, OutboxRelay, relayOutbox, sendEmail, sweepOrphans, type ProtocolStep } from '../../src/cross-tier/index.js';
 import type { Fivetier } from '../../src/platform.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
-import { loadConfig } from '../../src/config/config.js';
 import { openFivetier } from '../../src/platform.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { spawnScript } from '../helpers/processes.js';
-import { testRolePassword } from '../helpers/platform.js';
+import { testConfig } from '../helpers/platform.js';
 
 /**
  * Must-show 2: real faults at every step of the protocol over 1,000+ randomised sends.
@@ -58,7 +57,7 @@ describe('fault injection over the cross-tier protocol', () => {
     ({ ft: direct, drop, urls } = await openScratchFivetier('faults'));
     for (const t of ['oltp', 'content', 'queue'] as const) proxies[t] = await TcpProxy.forUrl(urls[t]);
     faulty = await openFivetier({
-      config: loadConfig({}, {
+      config: testConfig({
         tiers: {
           oltp: { url: proxies.oltp.urlFor(urls.oltp), pool: { max: 8 } },
           content: { url: proxies.content.urlFor(urls.content), pool: { max: 8 } },
@@ -67,7 +66,6 @@ describe('fault injection over the cross-tier protocol', () => {
           notifications: { url: urls.notifications },
         },
         systemPoolMax: 3,
-        rolePassword: testRolePassword(),
       }),
       migrate: false,
     });

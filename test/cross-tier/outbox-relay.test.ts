@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseTransaction, OutboxRelay, relayBatch, relayOutbox, sendEmail } from '../../src/cross-tier/index.js';
 import { isFivetierError } from '../../src/errors/codes.js';
 import { outboxBacklog } from '../../src/ops/metrics.js';
-import { loadConfig } from '../../src/config/config.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
 import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
-import { testRolePassword } from '../helpers/platform.js';
+import { testConfig } from '../helpers/platform.js';
 
 describe('outbox relay', () => {
   let ft: Fivetier;
@@ -89,7 +88,7 @@ describe('outbox relay', () => {
     const tenantId = await createTenant(ft);
     await sendEmail(ft, { tenantId, recipient: 'a@example.com', body: 'x' });
     const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t] }])) as never;
-    const deadQueue = await openFivetier({ config: loadConfig({}, { tiers: { ...(tiers as object), queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } }, rolePassword: testRolePassword() }), migrate: false });
+    const deadQueue = await openFivetier({ config: testConfig({ tiers: { ...(tiers as object), queue: { url: 'postgresql://postgres@127.0.0.1:1/nowhere' } } }), migrate: false });
     try {
       const err = await relayOutbox(deadQueue).catch((e) => e);
       expect(isFivetierError(err, 'FT_ERR_TIER_UNAVAILABLE')).toBe(true);

@@ -1,8 +1,8 @@
-import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
+import type { ConfigOverrides } from '../../src/config/config.js';
 import { migrateTiers } from '../../src/migrate/migrator.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
-import { newTenant, scratchDatabases, testRolePassword } from './platform.js';
+import { newTenant, scratchDatabases, testConfig } from './platform.js';
 
 /** A fresh tenant with its `tenants` row in OLTP (emails and outbox reference it). */
 export async function createTenant(ft: Fivetier): Promise<string> {
@@ -34,10 +34,9 @@ export async function openScratchFivetier(label: string, overrides: ConfigOverri
     throw err;
   }
   const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: scratch.urls[t], ...overrides.tiers?.[t] }])) as ConfigOverrides['tiers'];
-  const rolePassword = testRolePassword();
-  const ft = await openFivetier({ config: loadConfig({}, { rolePassword, ...overrides, tiers }), migrate: false });
+  const ft = await openFivetier({ config: testConfig({ ...overrides, tiers }), migrate: false });
+  // For child processes (spawnCli / spawnScript add the roles' password themselves).
   const env: Record<string, string> = Object.fromEntries(TIER_NAMES.map((t) => [`${t.toUpperCase()}_DB_URL`, scratch.urls[t]]));
-  if (rolePassword) env.FIVETIER_ROLE_PASSWORD = rolePassword;
   return {
     ft,
     urls: scratch.urls,

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
+import { loadConfig, type ConfigOverrides, type FivetierConfig } from '../../src/config/config.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
 import { createDatabase, dropDatabase } from './servers.js';
@@ -11,8 +11,7 @@ export async function openTestFivetier(overrides: ConfigOverrides = {}): Promise
   // Each tier keeps the run's database unless the override names another URL.
   const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: urls[t], ...overrides.tiers?.[t] }]));
   const redisUrl = inject('redisUrl') || undefined;
-  const rolePassword = inject('rolePassword') || undefined;
-  const config = loadConfig({}, { redisUrl, rolePassword, ...overrides, tiers });
+  const config = testConfig({ redisUrl, ...overrides, tiers });
   return openFivetier({ config, migrate: false });
 }
 
@@ -21,6 +20,14 @@ export const testRolePassword = (): string | undefined => inject('rolePassword')
 
 /** A BullMQ key prefix of this test run; the run's teardown deletes every key under it. */
 export const testRedisPrefix = (): string => `${inject('runId')}-${randomBytes(4).toString('hex')}`;
+
+/**
+ * Configuration for a test's own platform: the overrides, plus the login roles' password when
+ * the test server asks for one (the embedded server does), so no test has to remember it.
+ */
+export function testConfig(overrides: ConfigOverrides): FivetierConfig {
+  return loadConfig({}, { rolePassword: testRolePassword(), ...overrides });
+}
 
 /** A fresh tenant id; tests share databases, so each one works in tenants of its own. */
 export const newTenant = (): string => randomUUID();
