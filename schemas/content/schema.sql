@@ -118,4 +118,215 @@ CREATE POLICY maintenance_access ON attachments FOR ALL TO fivetier_maintenance 
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', 'f9ce54031fc1f117408c628bcfd6ec330ce85bde566ef872c5342d0597cc106d');
 
+-- 0002_no_temporary_objects.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier content tier, migration 0002: nobody but the admin may create temporary objects.
+--
+-- why: PostgreSQL grants TEMPORARY on every new database to PUBLIC, and pg_temp comes first in
+-- every search_path. A runtime role that creates a temporary table named like a real one (say
+-- `emails`) inside one tenant's transaction keeps it for the life of the pooled connection, and
+-- an unqualified statement of the next tenant on that connection then reads or writes the
+-- temporary table instead. The library qualifies its statements (`public.emails`); this takes
+-- the temporary schema away from fivetier's roles altogether.
+--
+-- Only the database's owner (or a superuser) can revoke what the owner granted to PUBLIC, and
+-- migrations run as fivetier_owner, so this one statement runs as the migrating admin and the
+-- owner role is taken up again afterwards. The database's name differs per deployment. If the
+-- admin cannot revoke it (it neither owns the database nor is superuser), the migration fails
+-- and says what the owner must run, rather than leave the hole open.
+DO $no_temp$
+DECLARE
+    db text := current_database();
+    role_name text;
+BEGIN
+    EXECUTE 'RESET ROLE';
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE 'SET LOCAL ROLE fivetier_owner';
+    FOREACH role_name IN ARRAY ARRAY['fivetier_app', 'fivetier_worker', 'fivetier_maintenance'] LOOP
+        IF has_database_privilege(role_name, db, 'TEMPORARY') THEN
+            RAISE EXCEPTION 'role % can still create temporary objects in database %', role_name, db
+                USING HINT = format('As the database owner run: REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I', db, role_name);
+        END IF;
+    END LOOP;
+END
+$no_temp$;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_no_temporary_objects.sql', '5718d92ce62234e3cb224a4f32fdc726364a9bce12c409a7a26c5331f08c5e13');
+
+-- 0005_content_bodies_dedup.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier content tier, migration 0005: HTML bodies stored once per tenant and hash.
+--
+-- Every writer keeps inserting into content_objects as before. A trigger moves content_html
+-- into content_bodies (tenant_id, content_hash), counted by reference, and leaves the row with
+-- its storage key, headers and sizes. A body goes when the last row that references it goes, so
+-- one email's expiry, erasure or orphan sweep never removes a body another email still uses.
+-- content_text (the seed's plain-text bodies) stays in its row: existing readers select it
+-- directly. Reads of a body go through contentObjectGetByKey, which joins the two.
+--
+-- Concurrency: the insert side is INSERT ... ON CONFLICT DO UPDATE (ref_count + 1) and the
+-- delete side an UPDATE (ref_count - 1) then a DELETE of a row whose count reached 0, both
+-- holding the body row's lock until commit. An insert racing the last delete either increments
+-- first (the count never reaches 0) or waits for the delete to commit and then inserts afresh.
+
+CREATE TABLE content_bodies (
+    tenant_id      uuid NOT NULL,
+    content_hash   varchar(64) NOT NULL,   -- hex sha256 of content_html (UTF-8)
+    content_html   text NOT NULL,
+    ref_count      integer NOT NULL CHECK (ref_count >= 0),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, content_hash)
+);
+
+ALTER TABLE content_bodies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE content_bodies FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON content_bodies FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON content_bodies FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+
+-- Drop one reference to a body; the last one removes it. The UPDATE holds the body row's lock
+-- until commit, so a concurrent acquire waits and then re-inserts the body.
+CREATE FUNCTION content_body_release_ref(p_tenant uuid, p_hash text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+DECLARE
+    left_refs integer;
+BEGIN
+    UPDATE public.content_bodies SET ref_count = ref_count - 1
+     WHERE tenant_id = p_tenant AND content_hash = p_hash AND ref_count > 0
+    RETURNING ref_count INTO left_refs;
+    IF left_refs = 0 THEN
+        DELETE FROM public.content_bodies WHERE tenant_id = p_tenant AND content_hash = p_hash AND ref_count = 0;
+    END IF;
+END
+$fn$;
+
+-- BEFORE INSERT OR UPDATE: move a new content_html into content_bodies.
+CREATE FUNCTION content_body_acquire() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.content_html IS NULL THEN
+            -- why: the row's hash is its reference to a stored body; it moves only with a new body
+            IF OLD.content_html IS NULL AND OLD.content_hash IS NOT NULL THEN
+                NEW.content_hash := OLD.content_hash;
+            END IF;
+            RETURN NEW;
+        END IF;
+        IF OLD.content_html IS NULL AND OLD.content_hash IS NOT NULL THEN
+            PERFORM public.content_body_release_ref(OLD.tenant_id, OLD.content_hash);
+        END IF;
+        NEW.raw_size_bytes := octet_length(NEW.content_html);
+    ELSIF NEW.content_html IS NULL THEN
+        RETURN NEW;
+    END IF;
+    -- why: the database computes the hash; a caller's value could name another tenant's or another body
+    NEW.content_hash := encode(sha256(convert_to(NEW.content_html, 'UTF8')), 'hex');
+    NEW.raw_size_bytes := coalesce(NEW.raw_size_bytes, octet_length(NEW.content_html));
+    INSERT INTO public.content_bodies AS b (tenant_id, content_hash, content_html, ref_count)
+    VALUES (NEW.tenant_id, NEW.content_hash, NEW.content_html, 1)
+    ON CONFLICT (tenant_id, content_hash) DO UPDATE SET ref_count = b.ref_count + 1;
+    NEW.content_html := NULL;
+    RETURN NEW;
+END
+$fn$;
+
+-- AFTER DELETE: a row whose body lives in content_bodies (content_html null, hash set) lets go of it.
+CREATE FUNCTION content_body_release() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF OLD.content_html IS NULL AND OLD.content_hash IS NOT NULL THEN
+        PERFORM public.content_body_release_ref(OLD.tenant_id, OLD.content_hash);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER content_objects_body_acquire
+    BEFORE INSERT OR UPDATE OF content_html, content_hash ON content_objects
+    FOR EACH ROW EXECUTE FUNCTION content_body_acquire();
+CREATE TRIGGER content_objects_body_release
+    AFTER DELETE ON content_objects
+    FOR EACH ROW EXECUTE FUNCTION content_body_release();
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (5, '0005_content_bodies_dedup.sql', '284de59d67e5fb307857fdce8c258f9f7b1137cfb9a73e6619305167269752bf');
+
+-- 0006_body_compression_pglz.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier content tier, migration 0006: bodies compressed with pglz, whatever the server's default.
+--
+-- why: measured on generated e-mail HTML (bench/content-compression.ts, figures in
+-- docs/content.md), pglz stores 20 KB bodies in 0.28 of their size and 200 KB bodies in 0.24,
+-- lz4 in 0.35 and 0.30; application-side gzip would save little more on typical bodies (0.24 at
+-- 20 KB) and would hide the body from SQL and from dedup. So fivetier adds no compression of its
+-- own and pins pglz here, so a server whose default_toast_compression is lz4 stores the same.
+-- Applies to values written from now on; existing values keep the method they were written with.
+ALTER TABLE content_bodies ALTER COLUMN content_html SET COMPRESSION pglz;
+ALTER TABLE content_objects ALTER COLUMN content_html SET COMPRESSION pglz;
+ALTER TABLE content_objects ALTER COLUMN content_text SET COMPRESSION pglz;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (6, '0006_body_compression_pglz.sql', 'c2f2cc9524055e42e8b5f6f164a226333e925a192775d06721333cc36e569bdb');
+
+-- 0010_content_objects_key_order.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier content tier, migration 0010: content keys in (storage_key, tenant_id) order.
+--
+-- why: the consistency checker (src/cross-tier/consistency-checker.ts) merges every email's
+-- (content_storage_key, tenant_id), read off OLTP's index in that order (0002 there), with
+-- every content row's (storage_key, tenant_id) in the same order. With only (storage_key) here,
+-- PostgreSQL sorted all content keys at each check: the longest part of it, about half of the
+-- check's time at a million rows, and an on-disk sort past a few million. (storage_key,
+-- tenant_id) yields them in order, index-only, and still serves lookups by key alone, so the
+-- old index goes and writes cost what they did.
+-- Runs inside one transaction as fivetier_owner (see 0001).
+CREATE INDEX idx_content_objects_storage_key_tenant ON content_objects (storage_key, tenant_id);
+DROP INDEX idx_content_objects_storage_key;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (10, '0010_content_objects_key_order.sql', 'ff1a6a125e69095bc3db59e31ec92f1b0a255b2010a41717026c087e7002e14e');
+
+-- 0011_fresh_table_statistics.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier Content tier, migration 0011: table statistics the service keeps fresh.
+--
+-- why: PostgreSQL plans with the statistics ANALYZE leaves, and autovacuum refreshes them at
+-- most once a minute per database (autovacuum_naptime). A table that grows from nothing in
+-- seconds (a fresh install's first campaign writes 20,000 emails) is planned meanwhile as if it
+-- held a handful of rows: the claim of 20 emails by id read every email of the tenant, 20 ms a
+-- claim instead of a fraction of one. The service's leader calls this function every few
+-- seconds; it analyzes the tables of this tier that changed by a tenth (and at least
+-- `min_changes` rows) since their last analysis. Only the owner of a table may ANALYZE it, so
+-- the function runs as the owner role, on the owner's tables of this schema only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE FUNCTION fivetier_analyze_stale(min_changes bigint DEFAULT 1000, fraction double precision DEFAULT 0.1)
+    RETURNS TABLE (table_name text, changed bigint)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname::text AS relname, s.n_mod_since_analyze AS n
+        FROM pg_stat_user_tables s
+        JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'public' AND c.relkind = 'r' AND c.relowner = 'fivetier_owner'::regrole
+          AND s.n_mod_since_analyze >= greatest(min_changes, fraction * greatest(c.reltuples, 0))
+        ORDER BY s.n_mod_since_analyze DESC
+    LOOP
+        EXECUTE format('ANALYZE public.%I', r.relname);
+        table_name := r.relname;
+        changed := r.n;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION fivetier_analyze_stale(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_analyze_stale(bigint, double precision) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (11, '0011_fresh_table_statistics.sql', '7bd70732d2294c361721e13af4d24f186ab30516e75ddfdbd18befbc555a5419');
+
 COMMIT;

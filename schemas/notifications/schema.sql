@@ -117,4 +117,149 @@ CREATE POLICY maintenance_access ON admin_system_events FOR ALL TO fivetier_main
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', 'c2fa248d21241db9dc61ec205ecc5e6ba0afda29e5011db07c946650401db96d');
 
+-- 0002_no_temporary_objects.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier notifications tier, migration 0002: nobody but the admin may create temporary objects.
+--
+-- why: PostgreSQL grants TEMPORARY on every new database to PUBLIC, and pg_temp comes first in
+-- every search_path. A runtime role that creates a temporary table named like a real one (say
+-- `emails`) inside one tenant's transaction keeps it for the life of the pooled connection, and
+-- an unqualified statement of the next tenant on that connection then reads or writes the
+-- temporary table instead. The library qualifies its statements (`public.emails`); this takes
+-- the temporary schema away from fivetier's roles altogether.
+--
+-- Only the database's owner (or a superuser) can revoke what the owner granted to PUBLIC, and
+-- migrations run as fivetier_owner, so this one statement runs as the migrating admin and the
+-- owner role is taken up again afterwards. The database's name differs per deployment. If the
+-- admin cannot revoke it (it neither owns the database nor is superuser), the migration fails
+-- and says what the owner must run, rather than leave the hole open.
+DO $no_temp$
+DECLARE
+    db text := current_database();
+    role_name text;
+BEGIN
+    EXECUTE 'RESET ROLE';
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE 'SET LOCAL ROLE fivetier_owner';
+    FOREACH role_name IN ARRAY ARRAY['fivetier_app', 'fivetier_worker', 'fivetier_maintenance'] LOOP
+        IF has_database_privilege(role_name, db, 'TEMPORARY') THEN
+            RAISE EXCEPTION 'role % can still create temporary objects in database %', role_name, db
+                USING HINT = format('As the database owner run: REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I', db, role_name);
+        END IF;
+    END LOOP;
+END
+$no_temp$;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_no_temporary_objects.sql', 'aecb60424fd635c5a9f2b62c792467b630d8a4b06684dba16042acf5d71e4486');
+
+-- 0005_notification_delivery_fields.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier notifications tier, migration 0005: what in-app notifications and admin events need
+-- beyond the tier documentation's columns.
+--
+-- notifications:
+--   priority    how prominently a client shows it (the queue docs' notifications API has one).
+--   data        small structured payload (ids and counts, e.g. the campaign id), never bodies.
+--   dedup_key   a producer's idempotency key: a job that runs twice (jobs run at least once)
+--               or ten callers at once create one notification per recipient, not ten.
+-- admin_system_events:
+--   resolution_note  what the operator who resolved the event wrote about it.
+--
+-- Hiding stays `deleted_at` (the documented soft delete); no extra flag is needed.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+ALTER TABLE public.notifications
+    ADD COLUMN priority  varchar(10) NOT NULL DEFAULT 'normal' CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+    ADD COLUMN data      jsonb,
+    ADD COLUMN dedup_key text CHECK (dedup_key IS NULL OR length(dedup_key) BETWEEN 1 AND 200);
+
+-- why: one notification per tenant, recipient and key, enforced by the database so that
+-- concurrent producers need no lock (INSERT ... ON CONFLICT DO NOTHING). NULLS NOT DISTINCT
+-- (PostgreSQL 15) makes a tenant-wide row (user_id null) count as one recipient too. Rows
+-- without a key are left out of the index.
+CREATE UNIQUE INDEX idx_notifications_dedup ON public.notifications (tenant_id, user_id, dedup_key) NULLS NOT DISTINCT
+    WHERE dedup_key IS NOT NULL;
+
+-- why: a user's notifications are nearly all in one tenant (users are global identities that
+-- rarely join a second tenant). Without this the planner multiplies the selectivities of
+-- `user_id = ` and `tenant_id = ` as if independent, expects about one row for a user's unread
+-- notifications, and picks a bitmap scan and a sort over the in-order scan of
+-- idx_notifications_unread that stops after the page.
+CREATE STATISTICS public.stx_notifications_user_tenant (dependencies) ON user_id, tenant_id FROM public.notifications;
+
+ALTER TABLE public.admin_system_events
+    ADD COLUMN resolution_note text CHECK (resolution_note IS NULL OR length(resolution_note) <= 2000);
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (5, '0005_notification_delivery_fields.sql', '4adaf56654a7695123d6c333a8a67ab5e3f51b49f5248fae4f942cf9f3322911');
+
+-- 0006_maintenance_runs.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier notifications tier, migration 0006: the last run of each maintenance task.
+--
+-- One row per task (consistency check, retention, orphan sweep ...), overwritten by each run,
+-- so `fivetier status` and the dashboard can say when a task last ran and what it found
+-- without keeping a history (the log and the admin events keep that). Platform-wide: no
+-- tenant rows, maintenance role only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE TABLE public.maintenance_runs (
+    task         text PRIMARY KEY CHECK (length(task) BETWEEN 1 AND 100),
+    started_at   timestamptz NOT NULL,
+    finished_at  timestamptz NOT NULL DEFAULT now(),
+    ok           boolean NOT NULL,
+    -- counts and a one-line summary; kept small, never personal data
+    summary      jsonb NOT NULL DEFAULT '{}'
+);
+
+REVOKE ALL ON public.maintenance_runs FROM fivetier_app;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (6, '0006_maintenance_runs.sql', '2f72f27b901ece6aa22d53bfb3ddf8efcb781204dbf705c426b43e5c3ccba25d');
+
+-- 0007_fresh_table_statistics.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier Notifications tier, migration 0007: table statistics the service keeps fresh.
+--
+-- why: PostgreSQL plans with the statistics ANALYZE leaves, and autovacuum refreshes them at
+-- most once a minute per database (autovacuum_naptime). A table that grows from nothing in
+-- seconds (a fresh install's first campaign writes 20,000 emails) is planned meanwhile as if it
+-- held a handful of rows: the claim of 20 emails by id read every email of the tenant, 20 ms a
+-- claim instead of a fraction of one. The service's leader calls this function every few
+-- seconds; it analyzes the tables of this tier that changed by a tenth (and at least
+-- `min_changes` rows) since their last analysis. Only the owner of a table may ANALYZE it, so
+-- the function runs as the owner role, on the owner's tables of this schema only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE FUNCTION fivetier_analyze_stale(min_changes bigint DEFAULT 1000, fraction double precision DEFAULT 0.1)
+    RETURNS TABLE (table_name text, changed bigint)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname::text AS relname, s.n_mod_since_analyze AS n
+        FROM pg_stat_user_tables s
+        JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'public' AND c.relkind = 'r' AND c.relowner = 'fivetier_owner'::regrole
+          AND s.n_mod_since_analyze >= greatest(min_changes, fraction * greatest(c.reltuples, 0))
+        ORDER BY s.n_mod_since_analyze DESC
+    LOOP
+        EXECUTE format('ANALYZE public.%I', r.relname);
+        table_name := r.relname;
+        changed := r.n;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION fivetier_analyze_stale(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_analyze_stale(bigint, double precision) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (7, '0007_fresh_table_statistics.sql', 'b229832e175229c3c2af4da5d75892f5f0deb3442782362ef435eda597556cd1');
+
 COMMIT;

@@ -378,4 +378,238 @@ CREATE POLICY maintenance_access ON admin_audit_log FOR ALL TO fivetier_maintena
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (1, '0001_initial.sql', 'a87336eda667c18a979fd8f22c8ec3f1315eb64d7d5df8b84a0332f47e539c21');
 
+-- 0002_no_temporary_objects.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier olap tier, migration 0002: nobody but the admin may create temporary objects.
+--
+-- why: PostgreSQL grants TEMPORARY on every new database to PUBLIC, and pg_temp comes first in
+-- every search_path. A runtime role that creates a temporary table named like a real one (say
+-- `emails`) inside one tenant's transaction keeps it for the life of the pooled connection, and
+-- an unqualified statement of the next tenant on that connection then reads or writes the
+-- temporary table instead. The library qualifies its statements (`public.emails`); this takes
+-- the temporary schema away from fivetier's roles altogether.
+--
+-- Only the database's owner (or a superuser) can revoke what the owner granted to PUBLIC, and
+-- migrations run as fivetier_owner, so this one statement runs as the migrating admin and the
+-- owner role is taken up again afterwards. The database's name differs per deployment. If the
+-- admin cannot revoke it (it neither owns the database nor is superuser), the migration fails
+-- and says what the owner must run, rather than leave the hole open.
+DO $no_temp$
+DECLARE
+    db text := current_database();
+    role_name text;
+BEGIN
+    EXECUTE 'RESET ROLE';
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE 'SET LOCAL ROLE fivetier_owner';
+    FOREACH role_name IN ARRAY ARRAY['fivetier_app', 'fivetier_worker', 'fivetier_maintenance'] LOOP
+        IF has_database_privilege(role_name, db, 'TEMPORARY') THEN
+            RAISE EXCEPTION 'role % can still create temporary objects in database %', role_name, db
+                USING HINT = format('As the database owner run: REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I', db, role_name);
+        END IF;
+    END LOOP;
+END
+$no_temp$;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_no_temporary_objects.sql', 'df31ebc9743a4c2f630ada007810f6ce8a4a84426e9e75be1633f98fbd5f6ccf');
+
+-- 0005_processed_events.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLAP tier, migration 0005: processed event keys, and partition upkeep that covers
+-- them and reports what retention drops.
+--
+-- The fact tables already have their per-period unique keys (the primary keys of 0001:
+-- tenant, entity, UTC day), so upserts are well defined; this migration adds none.
+--
+-- processed_events holds the idempotency key of every delivery event the aggregates counted.
+-- recordEvent inserts the key and updates the aggregates in one OLAP transaction, so an event
+-- recorded twice (a job run twice, two workers at once) is counted once (invariant I4).
+-- It is partitioned by the event's UTC day like the facts, so retention drops the keys of a
+-- month together with the facts they guard.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE TABLE processed_events (
+    tenant_id     uuid NOT NULL,
+    event_id      uuid NOT NULL,
+    period_start  date NOT NULL,   -- the event's UTC day (the facts' period)
+    event_type    text NOT NULL,
+    campaign_id   uuid NOT NULL,
+    recorded_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, event_id, period_start),
+    CONSTRAINT processed_events_type_chk CHECK (event_type IN
+        ('sent', 'delivered', 'opened', 'clicked', 'replied', 'bounced', 'unsubscribed', 'complaint'))
+) PARTITION BY RANGE (period_start);
+
+CREATE TABLE processed_events_default PARTITION OF processed_events DEFAULT;
+REVOKE ALL ON processed_events_default FROM fivetier_app;
+
+ALTER TABLE processed_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE processed_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON processed_events FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON processed_events FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+
+-- ---------------------------------------------------------------------------------------
+-- Partition upkeep, replacing 0001's functions (same signatures, privileges kept):
+--   * the fixed table list gains processed_events, and lives in one function;
+--   * olap_ensure_partition takes the parent's lock before it looks for the partition, so two
+--     callers at once (two service instances) do not both try to create it;
+--   * olap_retire_partitions lists, and unless p_dry_run drops, the partitions retention
+--     removes: a dry run and a real run share this one selection, so they report the same list.
+-- ---------------------------------------------------------------------------------------
+
+-- why: the one list of tables the partition functions may touch.
+CREATE FUNCTION olap_is_partitioned_table(p_table text) RETURNS boolean
+    LANGUAGE sql
+    IMMUTABLE
+    SET search_path = public, pg_temp
+AS $$
+    SELECT p_table IN ('billing_analytics', 'campaign_analytics', 'mailbox_analytics', 'lead_analytics',
+                       'warmup_analytics', 'sequence_step_analytics', 'admin_audit_log', 'processed_events');
+$$;
+
+CREATE OR REPLACE FUNCTION olap_ensure_partition(p_parent text, p_from date, p_to date) RETURNS text
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET "TimeZone" = 'UTC'
+AS $$
+DECLARE
+    v_part text := p_parent || '_p' || to_char(p_from, 'YYYYMMDD');
+    v_key  text;
+BEGIN
+    IF NOT olap_is_partitioned_table(p_parent) THEN
+        RAISE EXCEPTION 'olap_ensure_partition: % is not a partitioned OLAP table', p_parent;
+    END IF;
+    IF p_from IS NULL OR p_to IS NULL OR p_to <= p_from THEN
+        RAISE EXCEPTION 'olap_ensure_partition: invalid range [%, %)', p_from, p_to;
+    END IF;
+    IF to_regclass(v_part) IS NOT NULL THEN
+        RETURN v_part;
+    END IF;
+    v_key := CASE WHEN p_parent = 'admin_audit_log' THEN 'created_at' ELSE 'period_start' END;
+
+    -- why: rows for this range may already sit in the DEFAULT partition; attaching would then
+    -- fail, so build the partition standalone, move those rows in, then attach. The lock comes
+    -- before the second look, so a caller that waited for another one finds its partition.
+    EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', p_parent);
+    IF to_regclass(v_part) IS NOT NULL THEN
+        RETURN v_part;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_part, p_parent);
+    EXECUTE format('WITH moved AS (DELETE FROM %I WHERE %I >= $1 AND %I < $2 RETURNING *) '
+                   'INSERT INTO %I SELECT * FROM moved',
+                   p_parent || '_default', v_key, v_key, v_part)
+        USING p_from::timestamptz, p_to::timestamptz;
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                   p_parent, v_part, p_from, p_to);
+    EXECUTE format('REVOKE ALL ON TABLE %I FROM fivetier_app', v_part);
+    RETURN v_part;
+END;
+$$;
+
+-- Lists every non-default partition of p_parent whose upper bound is <= p_before, oldest first,
+-- and drops them unless p_dry_run.
+CREATE FUNCTION olap_retire_partitions(p_parent text, p_before date, p_dry_run boolean)
+    RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET "TimeZone" = 'UTC'
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF NOT olap_is_partitioned_table(p_parent) THEN
+        RAISE EXCEPTION 'olap_retire_partitions: % is not a partitioned OLAP table', p_parent;
+    END IF;
+    IF p_before IS NULL THEN
+        RAISE EXCEPTION 'olap_retire_partitions: no cut-off date';
+    END IF;
+    FOR r IN
+        SELECT b.relname, b.lower_bound::timestamptz AS lower_bound, b.upper_bound::timestamptz AS upper_bound
+        FROM (
+            SELECT c.relname,
+                   (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'))[1] AS lower_bound,
+                   (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1] AS upper_bound
+            FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = p_parent::regclass
+        ) b
+        WHERE b.upper_bound IS NOT NULL AND b.upper_bound::timestamptz <= p_before::timestamptz
+        ORDER BY b.upper_bound::timestamptz, b.relname
+    LOOP
+        IF NOT p_dry_run THEN
+            EXECUTE format('DROP TABLE %I', r.relname);
+        END IF;
+        partition_name := r.relname;
+        range_from := r.lower_bound;
+        range_to := r.upper_bound;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+-- why: one selection for retention; the 0001 entry point keeps working on top of it.
+CREATE OR REPLACE FUNCTION olap_drop_partitions_before(p_parent text, p_before date) RETURNS integer
+    LANGUAGE sql
+    SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET "TimeZone" = 'UTC'
+AS $$
+    SELECT count(*)::integer FROM olap_retire_partitions(p_parent, p_before, false);
+$$;
+
+REVOKE ALL ON FUNCTION olap_retire_partitions(text, date, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION olap_retire_partitions(text, date, boolean) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (5, '0005_processed_events.sql', 'af0f3b65d737c00a53ac19d9087e15a6c9361e416b0a62f7d3a2f08e5959910c');
+
+-- 0006_fresh_table_statistics.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLAP tier, migration 0006: table statistics the service keeps fresh.
+--
+-- why: PostgreSQL plans with the statistics ANALYZE leaves, and autovacuum refreshes them at
+-- most once a minute per database (autovacuum_naptime). A table that grows from nothing in
+-- seconds (a fresh install's first campaign writes 20,000 emails) is planned meanwhile as if it
+-- held a handful of rows: the claim of 20 emails by id read every email of the tenant, 20 ms a
+-- claim instead of a fraction of one. The service's leader calls this function every few
+-- seconds; it analyzes the tables of this tier that changed by a tenth (and at least
+-- `min_changes` rows) since their last analysis. Only the owner of a table may ANALYZE it, so
+-- the function runs as the owner role, on the owner's tables of this schema only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE FUNCTION fivetier_analyze_stale(min_changes bigint DEFAULT 1000, fraction double precision DEFAULT 0.1)
+    RETURNS TABLE (table_name text, changed bigint)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname::text AS relname, s.n_mod_since_analyze AS n
+        FROM pg_stat_user_tables s
+        JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'public' AND c.relkind = 'r' AND c.relowner = 'fivetier_owner'::regrole
+          AND s.n_mod_since_analyze >= greatest(min_changes, fraction * greatest(c.reltuples, 0))
+        ORDER BY s.n_mod_since_analyze DESC
+    LOOP
+        EXECUTE format('ANALYZE public.%I', r.relname);
+        table_name := r.relname;
+        changed := r.n;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION fivetier_analyze_stale(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_analyze_stale(bigint, double precision) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (6, '0006_fresh_table_statistics.sql', 'c84c679d0aea361000d9aecdc8b792740b4d9eb2e961b2606510d6cabe24fcdc');
+
 COMMIT;

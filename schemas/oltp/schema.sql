@@ -565,4 +565,384 @@ DROP INDEX idx_emails_content_storage_key;
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_emails_storage_key_tenant.sql', '88e0ddcf1bec9906ebe5f981351a0118b295f0740cd43d56edf9ff3ba4e00bba');
 
+-- 0003_no_temporary_objects.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier oltp tier, migration 0003: nobody but the admin may create temporary objects.
+--
+-- why: PostgreSQL grants TEMPORARY on every new database to PUBLIC, and pg_temp comes first in
+-- every search_path. A runtime role that creates a temporary table named like a real one (say
+-- `emails`) inside one tenant's transaction keeps it for the life of the pooled connection, and
+-- an unqualified statement of the next tenant on that connection then reads or writes the
+-- temporary table instead. The library qualifies its statements (`public.emails`); this takes
+-- the temporary schema away from fivetier's roles altogether.
+--
+-- Only the database's owner (or a superuser) can revoke what the owner granted to PUBLIC, and
+-- migrations run as fivetier_owner, so this one statement runs as the migrating admin and the
+-- owner role is taken up again afterwards. The database's name differs per deployment. If the
+-- admin cannot revoke it (it neither owns the database nor is superuser), the migration fails
+-- and says what the owner must run, rather than leave the hole open.
+DO $no_temp$
+DECLARE
+    db text := current_database();
+    role_name text;
+BEGIN
+    EXECUTE 'RESET ROLE';
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE 'SET LOCAL ROLE fivetier_owner';
+    FOREACH role_name IN ARRAY ARRAY['fivetier_app', 'fivetier_worker', 'fivetier_maintenance'] LOOP
+        IF has_database_privilege(role_name, db, 'TEMPORARY') THEN
+            RAISE EXCEPTION 'role % can still create temporary objects in database %', role_name, db
+                USING HINT = format('As the database owner run: REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I', db, role_name);
+        END IF;
+    END LOOP;
+END
+$no_temp$;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (3, '0003_no_temporary_objects.sql', '06cdd245fdfb9719b72c57bc2cc1a9fac19b4da5ad9da590eb33b1f2458d353e');
+
+-- 0004_outbox_rejected.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0004: outbox rows the queue tier cannot take are set aside.
+--
+-- why: the relay moves the oldest outbox rows first, in batches. One row it cannot relay (a
+-- payload far over the cap, written before the cap existed or straight by SQL, or a row the
+-- queue tier refuses) used to fail every batch that held it, so no tenant's jobs moved. The
+-- relay now moves such a row here, whole, in the same OLTP transaction that takes it out of
+-- the outbox, with the reason, and relays the rest. Operators look here (and at the admin
+-- event the relay records) to fix and re-queue, or delete; nothing is relayed from here.
+-- Runs inside one transaction as fivetier_owner (see 0001).
+
+CREATE TABLE outbox_rejected (
+    id             uuid NOT NULL,
+    tenant_id      uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    -- text, not the outbox's varchar(100): whatever the outbox held must fit here
+    queue_name     text NOT NULL,
+    job_type       text NOT NULL,
+    payload        jsonb NOT NULL,
+    priority       integer NOT NULL,
+    run_at         timestamptz NOT NULL,
+    created_at     timestamptz NOT NULL,
+    -- size of the payload's JSON text when it was set aside, in bytes
+    payload_bytes  bigint NOT NULL,
+    reason         text NOT NULL,
+    rejected_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX idx_outbox_rejected_rejected ON outbox_rejected (rejected_at);
+
+-- why: the relay (fivetier_worker) writes here (UPDATE for an id set aside twice); it never deletes here.
+GRANT SELECT, INSERT, UPDATE ON outbox_rejected TO fivetier_worker;
+
+ALTER TABLE outbox_rejected ENABLE ROW LEVEL SECURITY;
+ALTER TABLE outbox_rejected FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON outbox_rejected FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON outbox_rejected FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+CREATE POLICY worker_access ON outbox_rejected FOR ALL TO fivetier_worker USING (true) WITH CHECK (true);
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (4, '0004_outbox_rejected.sql', 'b7c17bee421b186f795c1f8d28de05d0d394adb0e773a9f40afae1258a758238');
+
+-- 0005_users_membership.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0005: a tenant reaches only the users who joined it.
+--
+-- why: `users` is global identity, shared by every tenant a person belongs to. Before this,
+-- any tenant could insert a `tenant_users` row linking any user id to itself (the foreign key
+-- check does not go through RLS), then read that user and change its e-mail; `users_insert`
+-- (WITH CHECK (true)) let any tenant register any address; and the unique-violation and
+-- foreign-key errors told a tenant which addresses and user ids exist. The rule now
+-- (docs/schema.md, "users and tenant_users"):
+--
+--   * the runtime role never writes `users`: identity (e-mail, names) is the person's, changed
+--     by the account flow as fivetier_maintenance, like login;
+--   * the runtime role never inserts into `tenant_users` and never changes who or which tenant
+--     a membership is about, nor `joined_at`: the one way in is fivetier_invite_user(email,
+--     roles), which links the address's user (created when there is none) to the current
+--     tenant as an invitation and answers the same whether the address was known or not;
+--   * a tenant sees a user only once that user has joined it (`joined_at`, set by the account
+--     flow when the person accepts, as maintenance).
+--
+-- Runs inside one transaction as fivetier_owner (see 0001).
+
+-- NULL = invited, not joined yet. Memberships that exist already count as joined (the value is
+-- this migration's time: the owner cannot read rows of any tenant to copy created_at).
+ALTER TABLE tenant_users ADD COLUMN joined_at timestamptz DEFAULT now();
+ALTER TABLE tenant_users ALTER COLUMN joined_at DROP DEFAULT;
+
+DROP POLICY users_insert ON users;
+DROP POLICY tenant_isolation ON users;
+CREATE POLICY tenant_members ON users FOR SELECT
+    USING (EXISTS (SELECT 1 FROM tenant_users tu
+                   WHERE tu.user_id = users.id
+                     AND tu.tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid)
+                     AND tu.joined_at IS NOT NULL
+                     AND tu.deleted_at IS NULL));
+-- why: fivetier_invite_user runs as the owner, which RLS binds too (FORCE); it alone looks an
+-- address up across tenants and creates the identity. No login role is or can become the owner.
+CREATE POLICY invite_lookup ON users FOR SELECT TO fivetier_owner USING (true);
+CREATE POLICY invite_create ON users FOR INSERT TO fivetier_owner WITH CHECK (true);
+
+REVOKE INSERT, UPDATE, DELETE ON users FROM fivetier_app;
+REVOKE INSERT, UPDATE ON tenant_users FROM fivetier_app;
+GRANT UPDATE (roles, email, updated_at, deleted_at) ON tenant_users TO fivetier_app;
+
+-- Invite `p_email` to the current tenant (app.current_tenant_id) with `p_roles`: the live user
+-- with that address (case-insensitive) is linked, or a new user is created for it, as an
+-- invitation (joined_at NULL); inviting a member again changes nothing. Returns the user id,
+-- which is a uuid either way: the answer, and every error, are the same whether the address
+-- was known before or not. Raises 22023 for an address that is not one, 42501 without a tenant.
+CREATE FUNCTION fivetier_invite_user(p_email text, p_roles text[] DEFAULT '{}')
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
+    v_email text := btrim(p_email);
+    v_user uuid;
+BEGIN
+    IF v_tenant IS NULL THEN
+        RAISE EXCEPTION 'fivetier_invite_user needs a tenant (app.current_tenant_id)' USING ERRCODE = '42501';
+    END IF;
+    IF v_email IS NULL OR length(v_email) NOT BETWEEN 3 AND 254 OR v_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+        RAISE EXCEPTION 'not an e-mail address' USING ERRCODE = '22023';
+    END IF;
+    LOOP
+        SELECT u.id INTO v_user FROM public.users u
+         WHERE lower(u.email) = lower(v_email) AND u.deleted_at IS NULL;
+        EXIT WHEN FOUND;
+        BEGIN
+            INSERT INTO public.users (id, email) VALUES (gen_random_uuid(), v_email) RETURNING id INTO v_user;
+            EXIT;
+        EXCEPTION WHEN unique_violation THEN
+            -- another invite created it meanwhile: look it up again
+        END;
+    END LOOP;
+    INSERT INTO public.tenant_users (tenant_id, user_id, roles, email)
+    VALUES (v_tenant, v_user, coalesce(p_roles, '{}'), v_email)
+    ON CONFLICT (tenant_id, user_id) DO NOTHING;
+    RETURN v_user;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION fivetier_invite_user(text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_invite_user(text, text[]) TO fivetier_app;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (5, '0005_users_membership.sql', '36e13f8d5055aab504033f8a148942444f64769ad46d5794c6e7cd6d36f8b32c');
+
+-- 0006_campaign_pipeline.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0006: what the email pipeline needs to send campaigns.
+--
+-- * campaigns name their template and sender, and keep how far the fan-out got (a keyset
+--   cursor over the campaign's leads), so a fan-out that stops (pause, crash, deploy) resumes
+--   where it was and never makes a lead's email twice.
+-- * campaign_leads: which leads a campaign goes to.
+-- * emails: at most one email per campaign and lead (the fan-out inserts with ON CONFLICT DO
+--   NOTHING), 'suppressed' as an outcome, and a send claim (token and deadline) so two runs of
+--   one email.send job never deliver the same email at once.
+-- * suppressions: addresses a tenant must not send to, keyed by a hash of the address so an
+--   erasure can drop the address and keep the suppression.
+-- * plans: the send rate per second, per plan.
+-- Runs inside one transaction as fivetier_owner (see 0001).
+
+ALTER TABLE campaigns
+    ADD COLUMN template_id     uuid,
+    ADD COLUMN from_address    varchar(255),
+    ADD COLUMN fanout_after    uuid,
+    ADD COLUMN fanout_done     boolean NOT NULL DEFAULT false,
+    ADD COLUMN started_at      timestamptz,
+    -- why: deleting a template must not delete or block the campaign; PG15 column lists null only
+    -- the campaign's reference, never tenant_id.
+    ADD FOREIGN KEY (tenant_id, template_id) REFERENCES templates (tenant_id, id) ON DELETE SET NULL (template_id);
+
+CREATE TABLE campaign_leads (
+    tenant_id    uuid NOT NULL,
+    campaign_id  uuid NOT NULL,
+    lead_id      uuid NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, campaign_id, lead_id),
+    FOREIGN KEY (tenant_id, campaign_id) REFERENCES campaigns (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX idx_campaign_leads_lead ON campaign_leads (tenant_id, lead_id);
+
+ALTER TABLE emails DROP CONSTRAINT emails_status_check;
+ALTER TABLE emails ADD CONSTRAINT emails_status_check
+    CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'bounced', 'failed', 'suppressed'));
+ALTER TABLE emails
+    ADD COLUMN send_token  uuid,
+    ADD COLUMN send_until  timestamptz;
+CREATE UNIQUE INDEX idx_emails_campaign_lead ON emails (tenant_id, campaign_id, lead_id)
+    WHERE campaign_id IS NOT NULL AND lead_id IS NOT NULL;
+-- why: "how many of this campaign's emails still wait" decides when it completes
+CREATE INDEX idx_emails_campaign_status ON emails (tenant_id, campaign_id, status) WHERE campaign_id IS NOT NULL;
+
+CREATE TABLE suppressions (
+    tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    -- sha256 of the lower-cased address
+    address_hash  bytea NOT NULL CHECK (length(address_hash) = 32),
+    -- null once the address is erased; the suppression stays
+    address       varchar(254),
+    reason        varchar(20) NOT NULL CHECK (reason IN ('bounce', 'complaint', 'unsubscribe', 'manual')),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, address_hash)
+);
+
+ALTER TABLE plans ADD COLUMN send_rate_per_second integer CHECK (send_rate_per_second > 0);
+
+ALTER TABLE campaign_leads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE campaign_leads FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON campaign_leads FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON campaign_leads FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+
+ALTER TABLE suppressions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE suppressions FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON suppressions FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON suppressions FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (6, '0006_campaign_pipeline.sql', '15c43881b9616f0d065838ac37828f3d545315a3b1a10869efd13ab98f2749ee');
+
+-- 0007_send_idempotency_keys.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0007: idempotency keys of the API's single send.
+--
+-- A client that retries `POST /v1/emails` with the same `Idempotency-Key` must send once. The
+-- key's row is inserted in the same OLTP transaction as the email row, so the two commit or
+-- roll back together: a retry either finds the key (and answers with the email it names) or
+-- finds neither. A concurrent duplicate waits on the primary key and then fails with a unique
+-- violation, after which it reads the winner's row.
+-- request_hash (sha256 of the request) tells a retry from a different request reusing the key.
+-- Runs inside one transaction as fivetier_owner (see 0001).
+
+CREATE TABLE send_idempotency_keys (
+    tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    key           varchar(255) NOT NULL,
+    request_hash  bytea NOT NULL CHECK (octet_length(request_hash) = 32),
+    email_id      uuid NOT NULL,
+    storage_key   varchar(500) NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, key)
+);
+-- why: keys are kept for a while (retention by created_at), not forever
+CREATE INDEX idx_send_idempotency_keys_created ON send_idempotency_keys (created_at);
+
+ALTER TABLE send_idempotency_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE send_idempotency_keys FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON send_idempotency_keys FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON send_idempotency_keys FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (7, '0007_send_idempotency_keys.sql', '51f3ad8cd9c90eb6a2505ce77c7ce07a234199e590514fe495dc673a8e1b1c7f');
+
+-- 0012_erasures.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0012: erasures in progress (src/lifecycle/erasure.ts).
+--
+-- One row per erasure of an address within a tenant, or of a whole tenant, while it runs. The
+-- erasure walks the tiers in a fixed order and records each finished step here, with the ids and
+-- storage keys it collected before it deleted the rows that led to them, so a run that crashed
+-- resumes at the step it stopped in. The row is deleted when the erasure ends: what stays is
+-- the admin_audit_log entry in OLAP, which carries the subject's hash only.
+--
+--   address       the lower-cased address while the erasure runs (it finds the rows by it); null
+--                 for a tenant erasure.
+--   subject_hash  sha256 of the lower-cased address, or of the tenant id.
+--   step          the next step to run (see STEPS in src/lifecycle/erasure.ts).
+--   refs          ids and storage keys collected in the first step: no personal data.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE TABLE public.erasures (
+    id            uuid NOT NULL DEFAULT gen_random_uuid(),
+    tenant_id     uuid NOT NULL,
+    kind          text NOT NULL CHECK (kind IN ('address', 'tenant')),
+    address       varchar(254),
+    subject_hash  bytea NOT NULL CHECK (length(subject_hash) = 32),
+    step          text NOT NULL DEFAULT 'collect',
+    refs          jsonb NOT NULL DEFAULT '{}',
+    requested_by  text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    -- why: a second request for the same subject resumes the first rather than racing it
+    CONSTRAINT erasures_subject_key UNIQUE (tenant_id, kind, subject_hash)
+);
+
+ALTER TABLE public.erasures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.erasures FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON public.erasures FOR ALL
+    USING (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid));
+CREATE POLICY maintenance_access ON public.erasures FOR ALL TO fivetier_maintenance USING (true) WITH CHECK (true);
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (12, '0012_erasures.sql', '2b067ed7ce1b5db991ee68dc09a784394b44c61e63d7cce6c1fe769adf426db0');
+
+-- 0013_fresh_table_statistics.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0013: table statistics the service keeps fresh.
+--
+-- why: PostgreSQL plans with the statistics ANALYZE leaves, and autovacuum refreshes them at
+-- most once a minute per database (autovacuum_naptime). A table that grows from nothing in
+-- seconds (a fresh install's first campaign writes 20,000 emails) is planned meanwhile as if it
+-- held a handful of rows: the claim of 20 emails by id read every email of the tenant, 20 ms a
+-- claim instead of a fraction of one. The service's leader calls this function every few
+-- seconds; it analyzes the tables of this tier that changed by a tenth (and at least
+-- `min_changes` rows) since their last analysis. Only the owner of a table may ANALYZE it, so
+-- the function runs as the owner role, on the owner's tables of this schema only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE FUNCTION fivetier_analyze_stale(min_changes bigint DEFAULT 1000, fraction double precision DEFAULT 0.1)
+    RETURNS TABLE (table_name text, changed bigint)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname::text AS relname, s.n_mod_since_analyze AS n
+        FROM pg_stat_user_tables s
+        JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'public' AND c.relkind = 'r' AND c.relowner = 'fivetier_owner'::regrole
+          AND s.n_mod_since_analyze >= greatest(min_changes, fraction * greatest(c.reltuples, 0))
+        ORDER BY s.n_mod_since_analyze DESC
+    LOOP
+        EXECUTE format('ANALYZE public.%I', r.relname);
+        table_name := r.relname;
+        changed := r.n;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION fivetier_analyze_stale(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_analyze_stale(bigint, double precision) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (13, '0013_fresh_table_statistics.sql', '991a211e6c7efc210dd899fe7856de515bbdaeb395b470f2a3ce70dc2638b4f4');
+
+-- 0014_one_emails_index_fewer.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier OLTP tier, migration 0014: one index fewer on emails.
+--
+-- why: a send updates its email twice (claimed, then sent), and neither update can be HOT (the
+-- status changes, and indexes name it), so every index of `emails` gets an entry for each
+-- version. idx_emails_tenant_campaign (tenant_id, campaign_id) WHERE campaign_id IS NOT NULL
+-- is the prefix of idx_emails_campaign_status (tenant_id, campaign_id, status), which has the
+-- same predicate and serves every look-up by campaign as well.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+DROP INDEX idx_emails_tenant_campaign;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (14, '0014_one_emails_index_fewer.sql', '0ed7ba98419389ca61928bb7c1ae24c87df9877610ab446615a5ee293d7b37ae');
+
 COMMIT;

@@ -193,4 +193,187 @@ ALTER TABLE job_logs DROP CONSTRAINT job_logs_tenant_id_job_id_fkey;
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (2, '0002_job_logs_without_fk.sql', '1fb4ae0c4cb74aa7be357353132cf7b3519fcb0ed81bfc6bc9b2b4e1f20c4641');
 
+-- 0003_no_temporary_objects.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier queue tier, migration 0003: nobody but the admin may create temporary objects.
+--
+-- why: PostgreSQL grants TEMPORARY on every new database to PUBLIC, and pg_temp comes first in
+-- every search_path. A runtime role that creates a temporary table named like a real one (say
+-- `emails`) inside one tenant's transaction keeps it for the life of the pooled connection, and
+-- an unqualified statement of the next tenant on that connection then reads or writes the
+-- temporary table instead. The library qualifies its statements (`public.emails`); this takes
+-- the temporary schema away from fivetier's roles altogether.
+--
+-- Only the database's owner (or a superuser) can revoke what the owner granted to PUBLIC, and
+-- migrations run as fivetier_owner, so this one statement runs as the migrating admin and the
+-- owner role is taken up again afterwards. The database's name differs per deployment. If the
+-- admin cannot revoke it (it neither owns the database nor is superuser), the migration fails
+-- and says what the owner must run, rather than leave the hole open.
+DO $no_temp$
+DECLARE
+    db text := current_database();
+    role_name text;
+BEGIN
+    EXECUTE 'RESET ROLE';
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE 'SET LOCAL ROLE fivetier_owner';
+    FOREACH role_name IN ARRAY ARRAY['fivetier_app', 'fivetier_worker', 'fivetier_maintenance'] LOOP
+        IF has_database_privilege(role_name, db, 'TEMPORARY') THEN
+            RAISE EXCEPTION 'role % can still create temporary objects in database %', role_name, db
+                USING HINT = format('As the database owner run: REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I', db, role_name);
+        END IF;
+    END LOOP;
+END
+$no_temp$;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (3, '0003_no_temporary_objects.sql', 'ea961f96e44148f11421b2a8fbe0d40311b443787c851e18902ecb30eeb19c82');
+
+-- 0006_fewer_job_indexes.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier queue tier, migration 0006: two indexes fewer on jobs.
+--
+-- why: a job's row is written three times (insert, claim, completion), and none of those
+-- updates can be HOT (the status changes, and partial indexes name it), so every index gets an
+-- entry for every version: index upkeep was the largest part of PostgreSQL's work per job in
+-- bench/queue.ts. These two served nothing that needs them:
+-- - idx_jobs_tenant_created (tenant_id, created_at): no statement reads a tenant's jobs in
+--   creation order; the primary key (tenant_id, id) serves every per-tenant lookup.
+-- - idx_jobs_queue_ready (queue_name, run_at) WHERE status = 'queued': read only by the metrics
+--   sampler every 5 s, which counts every ready job per queue and lane anyway; it scans
+--   idx_jobs_claim's queued entries instead.
+DROP INDEX idx_jobs_tenant_created;
+DROP INDEX idx_jobs_queue_ready;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (6, '0006_fewer_job_indexes.sql', 'a489b5bb195ed55bdd600cacf17e4a22a37823b6d0ace142a45b5b84a3e0efb1');
+
+-- 0007_fresh_table_statistics.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier queue tier, migration 0007: table statistics the service keeps fresh.
+--
+-- why: PostgreSQL plans with the statistics ANALYZE leaves, and autovacuum refreshes them at
+-- most once a minute per database (autovacuum_naptime). A table that grows from nothing in
+-- seconds (a fresh install's first campaign writes 20,000 emails) is planned meanwhile as if it
+-- held a handful of rows: the claim of 20 emails by id read every email of the tenant, 20 ms a
+-- claim instead of a fraction of one. The service's leader calls this function every few
+-- seconds; it analyzes the tables of this tier that changed by a tenth (and at least
+-- `min_changes` rows) since their last analysis. Only the owner of a table may ANALYZE it, so
+-- the function runs as the owner role, on the owner's tables of this schema only.
+--
+-- Runs inside one transaction opened by the migrator after `SET LOCAL ROLE fivetier_owner`.
+
+CREATE FUNCTION fivetier_analyze_stale(min_changes bigint DEFAULT 1000, fraction double precision DEFAULT 0.1)
+    RETURNS TABLE (table_name text, changed bigint)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname::text AS relname, s.n_mod_since_analyze AS n
+        FROM pg_stat_user_tables s
+        JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'public' AND c.relkind = 'r' AND c.relowner = 'fivetier_owner'::regrole
+          AND s.n_mod_since_analyze >= greatest(min_changes, fraction * greatest(c.reltuples, 0))
+        ORDER BY s.n_mod_since_analyze DESC
+    LOOP
+        EXECUTE format('ANALYZE public.%I', r.relname);
+        table_name := r.relname;
+        changed := r.n;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION fivetier_analyze_stale(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fivetier_analyze_stale(bigint, double precision) TO fivetier_maintenance;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (7, '0007_fresh_table_statistics.sql', '7e23fbe66f1dff09e497d91d5985b9aae52af97d5dea3492c61a56d1d7c0fac9');
+
+-- 0008_queue_name_check_per_statement.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier queue tier, migration 0008: the queue name of a job is checked once per statement,
+-- not once per row.
+--
+-- why: the foreign key jobs.queue_name -> job_queues made PostgreSQL run one look-up per inserted
+-- job, each taking a KEY SHARE lock on the queue's row (concurrent enqueues then share it through
+-- a multixact): 25-50% of a 1,000-job enqueue in bench/queue.ts. One anti-join over the
+-- statement's new rows gives the same guarantee, with the same error (SQLSTATE 23503). A queue
+-- row that jobs still name cannot be deleted or renamed; that rare operator action locks out
+-- new jobs while it looks.
+ALTER TABLE jobs DROP CONSTRAINT jobs_queue_name_fkey;
+
+CREATE FUNCTION fivetier_jobs_check_queue() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown text;
+BEGIN
+    SELECT n.queue_name INTO unknown FROM new_jobs n
+    WHERE NOT EXISTS (SELECT 1 FROM public.job_queues q WHERE q.name = n.queue_name)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insert or update on table "jobs" violates foreign key constraint "jobs_queue_name_fkey"'
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Key (queue_name)=(%s) is not present in table "job_queues".', unknown),
+                  TABLE = 'jobs', CONSTRAINT = 'jobs_queue_name_fkey';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER jobs_check_queue_on_insert
+    AFTER INSERT ON jobs REFERENCING NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION fivetier_jobs_check_queue();
+
+-- why: no statement of fivetier moves a job to another queue; one that does is checked per row,
+-- and the hot updates (claim, start, completion) do not name the column, so they pay nothing.
+CREATE FUNCTION fivetier_jobs_check_queue_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM public.job_queues q WHERE q.name = NEW.queue_name) THEN
+        RAISE EXCEPTION 'insert or update on table "jobs" violates foreign key constraint "jobs_queue_name_fkey"'
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Key (queue_name)=(%s) is not present in table "job_queues".', NEW.queue_name),
+                  TABLE = 'jobs', CONSTRAINT = 'jobs_queue_name_fkey';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER jobs_check_queue_on_update
+    BEFORE UPDATE OF queue_name ON jobs
+    FOR EACH ROW WHEN (NEW.queue_name IS DISTINCT FROM OLD.queue_name)
+    EXECUTE FUNCTION fivetier_jobs_check_queue_row();
+
+CREATE FUNCTION fivetier_job_queues_keep_named() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    -- why: no job with this queue name may commit while we look
+    LOCK TABLE public.jobs IN SHARE MODE;
+    IF EXISTS (SELECT 1 FROM public.jobs j WHERE j.queue_name = OLD.name) THEN
+        RAISE EXCEPTION 'update or delete on table "job_queues" violates foreign key constraint "jobs_queue_name_fkey" on table "jobs"'
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Key (name)=(%s) is still referenced from table "jobs".', OLD.name),
+                  TABLE = 'job_queues', CONSTRAINT = 'jobs_queue_name_fkey';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END;
+$$;
+
+CREATE TRIGGER job_queues_keep_named
+    BEFORE DELETE OR UPDATE OF name ON job_queues
+    FOR EACH ROW EXECUTE FUNCTION fivetier_job_queues_keep_named();
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (8, '0008_queue_name_check_per_statement.sql', '58e6afbdad5a29579ddb0c6a703df3ba63556b5b2ac07118aa50264e67ef8bee');
+
 COMMIT;
