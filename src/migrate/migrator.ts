@@ -3,6 +3,10 @@ import { FivetierError } from '../errors/codes.js';
 import { ROLES, type TierName } from '../types.js';
 import { BOOTSTRAP_SQL, MIGRATION_LOCK_KEY } from './bootstrap.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
+import { scramVerifier, verifierMatches } from './scram.js';
+
+/** How long the migrator waits for a tier's connection, in ms. */
+export const MIGRATE_CONNECT_TIMEOUT_MS = 5_000;
 
 /** What one run of the migrator did on one tier. */
 export interface MigrateResult {
@@ -20,6 +24,12 @@ export interface MigrateOptions {
   schemasDir?: string;
   /** Called once per applied migration, for progress output. */
   onApplied?: (tier: TierName, name: string) => void;
+  /**
+   * Tiers whose database the migrator creates when it does not exist yet, each with an admin
+   * URL of another database on the same server to create it from (the queue store on the OLTP
+   * server). Other tiers' databases must exist: a typo in a URL must not create a database.
+   */
+  createDatabaseVia?: Partial<Record<TierName, string>>;
 }
 
 /**
@@ -35,13 +45,12 @@ export interface MigrateOptions {
  */
 export async function migrateTier(tier: TierName, adminUrl: string, options: MigrateOptions = {}): Promise<MigrateResult> {
   const files = loadMigrations(tier, options.schemasDir);
-  const client = new pg.Client({ connectionString: adminUrl, application_name: `fivetier:migrate:${tier}` });
-  await client.connect();
+  const client = await connectAdmin(tier, adminUrl, options.createDatabaseVia?.[tier]);
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await retryCatalogRace(() => client.query(BOOTSTRAP_SQL));
     const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
-      'select version, name, checksum from fivetier_migrations order by version',
+      'select version, name, checksum from public.fivetier_migrations order by version',
     );
     const pending = plan(tier, files, rows);
     const applied: string[] = [];
@@ -50,12 +59,57 @@ export async function migrateTier(tier: TierName, adminUrl: string, options: Mig
       applied.push(file.name);
       options.onApplied?.(tier, file.name);
     }
-    if (options.rolePassword !== undefined) await retryCatalogRace(() => setRolePasswords(client, options.rolePassword!));
+    if (options.rolePassword !== undefined) await setRolePasswords(client, options.rolePassword);
     return { tier, applied, version: files.at(-1)?.version ?? 0 };
+  } catch (err) {
+    if (err instanceof FivetierError) throw err;
+    throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [tier, `migration stopped: ${(err as Error).message}`], { cause: err });
   } finally {
     // Ending the session releases the advisory lock too; unlock first for a pooled admin URL.
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-    await client.end();
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * The migrator's admin connection. A tier in `createVia` whose database does not exist yet
+ * (SQLSTATE 3D000) gets it created first, from the other database's connection.
+ */
+async function connectAdmin(tier: TierName, adminUrl: string, createVia: string | undefined): Promise<pg.Client> {
+  const connect = async (url: string) => {
+    // why: a tier that accepts connections and never answers must not hang start-up
+    const client = new pg.Client({ connectionString: url, application_name: `fivetier:migrate:${tier}`, connectionTimeoutMillis: MIGRATE_CONNECT_TIMEOUT_MS, keepAlive: true });
+    // why: a connection that drops between statements emits 'error' on the client; without a
+    // listener that kills the process. The pending or next query fails too, and that failure
+    // is what migrateTier reports.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+  };
+  try {
+    try {
+      return await connect(adminUrl);
+    } catch (err) {
+      if (createVia === undefined || (err as { code?: string }).code !== '3D000') throw err;
+      const database = decodeURIComponent(new URL(adminUrl).pathname.slice(1));
+      const via = await connect(createVia);
+      try {
+        await via.query(`create database ${via.escapeIdentifier(database)}`);
+      } catch (createErr) {
+        // Another migrator created it a moment ago: fine.
+        if ((createErr as { code?: string }).code !== '42P04') throw createErr;
+      } finally {
+        await via.end().catch(() => {});
+      }
+      return await connect(adminUrl);
+    }
+  } catch (err) {
+    throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [tier, (err as Error).message], { cause: err });
   }
 }
 
@@ -108,11 +162,30 @@ async function retryCatalogRace<T>(fn: () => Promise<T>, attempts = 20): Promise
   }
 }
 
-/** ALTER ROLE takes no bind parameters, so the password goes in as an escaped literal. */
+/**
+ * Give the login roles `password`, as a SCRAM verifier made here: the password itself never
+ * travels in SQL, so no server log (statement logging, or the statement quoted with an error)
+ * can show it. A role whose stored verifier already accepts the password is left alone, which
+ * also keeps concurrent migrators of one server from colliding on the role rows. Reading
+ * `pg_authid` needs a superuser; another admin sets the verifier every time.
+ */
 async function setRolePasswords(client: pg.Client, password: string): Promise<void> {
-  const literal = client.escapeLiteral(password);
-  for (const role of [ROLES.app, ROLES.worker, ROLES.maintenance]) {
-    await client.query(`alter role ${role} password ${literal}`);
+  const roles = [ROLES.app, ROLES.worker, ROLES.maintenance];
+  const current = new Map<string, string | null>();
+  try {
+    const { rows } = await client.query<{ rolname: string; rolpassword: string | null }>(
+      'select rolname, rolpassword from pg_catalog.pg_authid where rolname = any($1)',
+      [roles],
+    );
+    for (const r of rows) current.set(r.rolname, r.rolpassword);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501') throw err; // not a superuser: set them all
+  }
+  for (const role of roles) {
+    if (verifierMatches(current.get(role), password)) continue;
+    // ALTER ROLE takes no bind parameters; the verifier is base64 and '$' only, safe as a literal.
+    const verifier = client.escapeLiteral(scramVerifier(password));
+    await retryCatalogRace(() => client.query(`alter role ${role} password ${verifier}`));
   }
 }
 

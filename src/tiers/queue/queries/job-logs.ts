@@ -11,12 +11,12 @@ export interface JobLogRow {
   duration_ms: number | null;
 }
 
-/** The attempts of one job, in order. Run by operators and tests. Throws what `pg` throws. */
-export async function jobLogListByJob(db: Queryable, id: string): Promise<JobLogRow[]> {
+/** The attempts of one job (tenant, id), in order. Run by operators and tests. Throws what `pg` throws. */
+export async function jobLogListByJob(db: Queryable, tenantId: string, id: string): Promise<JobLogRow[]> {
   const { rows } = await db.query<JobLogRow>({
     name: 'jobLogListByJob',
-    text: `SELECT job_id, status, message, attempt, started_at, finished_at, duration_ms FROM job_logs WHERE job_id = $1 ORDER BY attempt, finished_at`,
-    values: [id],
+    text: `SELECT job_id, status, message, attempt, started_at, finished_at, duration_ms FROM public.job_logs WHERE tenant_id = $1 AND job_id = $2 ORDER BY attempt, finished_at`,
+    values: [tenantId, id],
   });
   return rows;
 }

@@ -14,7 +14,7 @@ export interface JobQueueRow {
 export async function jobQueueSetPaused(db: Queryable, name: string, paused: boolean): Promise<JobQueueRow | undefined> {
   const { rows } = await db.query<JobQueueRow>({
     name: 'jobQueueSetPaused',
-    text: `UPDATE job_queues SET paused = $2, updated_at = now() WHERE name = $1 RETURNING name, default_priority, paused`,
+    text: `UPDATE public.job_queues SET paused = $2, updated_at = now() WHERE name = $1 RETURNING name, default_priority, paused`,
     values: [name, paused],
   });
   return rows[0];
@@ -25,10 +25,10 @@ export async function jobQueueInsertIfMissing(db: Queryable, name: string, defau
   const { rows } = await db.query<JobQueueRow>({
     name: 'jobQueueInsertIfMissing',
     text: `WITH ins AS (
-        INSERT INTO job_queues (name, default_priority) VALUES ($1::text, $2::int) ON CONFLICT (name) DO NOTHING
+        INSERT INTO public.job_queues (name, default_priority) VALUES ($1::text, $2::int) ON CONFLICT (name) DO NOTHING
         RETURNING name, default_priority, paused
       )
-      SELECT * FROM ins UNION ALL SELECT name, default_priority, paused FROM job_queues WHERE name = $1::text LIMIT 1`,
+      SELECT * FROM ins UNION ALL SELECT name, default_priority, paused FROM public.job_queues WHERE name = $1::text LIMIT 1`,
     values: [name, defaultPriority],
   });
   return rows[0]!;
@@ -36,6 +36,6 @@ export async function jobQueueInsertIfMissing(db: Queryable, name: string, defau
 
 /** Every queue, by name. */
 export async function jobQueueList(db: Queryable): Promise<JobQueueRow[]> {
-  const { rows } = await db.query<JobQueueRow>({ name: 'jobQueueList', text: 'SELECT name, default_priority, paused FROM job_queues ORDER BY name', values: [] });
+  const { rows } = await db.query<JobQueueRow>({ name: 'jobQueueList', text: 'SELECT name, default_priority, paused FROM public.job_queues ORDER BY name', values: [] });
   return rows;
 }
