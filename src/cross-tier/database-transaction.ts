@@ -1,24 +1,22 @@
-import type pg from 'pg';
-import { FivetierError } from '../errors/codes.js';
+import { FivetierError, isFivetierError } from '../errors/codes.js';
+import { BUILT_IN_JOBS, routeOf } from '../jobs/built-in.js';
 import type { Fivetier } from '../platform.js';
 import type { TierClient } from '../tiers/tier-client.js';
+import type { TierTransaction } from '../tiers/tier-transaction.js';
+import { assertJobPayload } from '../queue/payload.js';
 import { outboxInsert } from '../tiers/oltp/queries/outbox.js';
 import { isUuid, type TierName } from '../types.js';
 import { defaultFivetier } from './default-fivetier.js';
-import { markKeyInDoubt, rememberKey } from './key-registry.js';
+import { recordKey } from './key-registry.js';
 import { deleteContentIfUnreferenced } from './orphan-cleanup.js';
 import { buildTenantInsert } from './tenant-tables.js';
-import { isConnectionError, mapTierError } from './tier-errors.js';
+import { isConnectionError, mapTierError } from '../tiers/connection-errors.js';
 
 /** The steps of the protocol, in the order the seed runs them (a test hook names them). */
 export type ProtocolStep = 'insert-oltp' | 'insert-content' | 'insert-queue' | 'commit-content' | 'commit-oltp';
 
-/** Queue for each job type when the caller names none; anything else goes to 'default'. */
-export const JOB_TYPE_QUEUES: Readonly<Record<string, string>> = Object.freeze({
-  track_email_sent: 'analytics',
-  send_email: 'email-sending',
-  process_inbound: 'email-processing',
-});
+/** Queue of each built-in job type (from the job registry); any other type goes to 'default'. */
+export const JOB_TYPE_QUEUES: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries([...BUILT_IN_JOBS.values()].map((d) => [d.type, d.queue])));
 
 /** Names `insertQueue` accepts for the queue tier: the seed's 'job_queue' and the table 'jobs'. */
 const QUEUE_TARGETS = new Set(['job_queue', 'jobs']);
@@ -38,25 +36,14 @@ export interface DatabaseTransactionOptions {
 /** The seed's queue insert: becomes an OLTP outbox row that the relay turns into a job. */
 export interface QueueInsert {
   job_type: string;
-  /** Ids and small config only. */
+  /** Ids and small config only: at most JOB_PAYLOAD_MAX_BYTES (64 KiB) of JSON. */
   payload?: Record<string, unknown>;
   /** When the job may run (jobs.run_at); default now. */
   scheduled_at?: Date | string;
-  /** Default: from JOB_TYPE_QUEUES, else 'default'. */
+  /** Default: the job type's queue in the registry, else 'default'. */
   queue_name?: string;
-  /** 1..1000, lower runs sooner; default 100. */
+  /** 1..1000, lower runs sooner; default the job type's in the registry, else 100. */
   priority?: number;
-}
-
-interface OpenTx {
-  client: pg.PoolClient;
-  /** OLTP only: the transaction id, to learn a commit's outcome after a broken connection. */
-  txid?: string;
-  /** Committed or rolled back, and the connection released. */
-  done: boolean;
-  /** The connection dropped while checked out (see the 'error' listener in #begin). */
-  broken?: Error;
-  onError: (err: Error) => void;
 }
 
 type State = 'open' | 'committed' | 'rolled back' | 'failed';
@@ -90,8 +77,8 @@ export class DatabaseTransaction {
   readonly #ft: Fivetier;
   readonly #beforeStep: DatabaseTransactionOptions['beforeStep'];
   #tenantId: string | undefined;
-  #oltp: Promise<OpenTx> | undefined;
-  #content: Promise<OpenTx> | undefined;
+  #oltp: Promise<TierTransaction> | undefined;
+  #content: Promise<TierTransaction> | undefined;
   #contentKeys: string[] = [];
   #contentCommitted = false;
   #inDoubt = false;
@@ -128,7 +115,7 @@ export class DatabaseTransaction {
     const key = (inserted as Record<string, unknown>).storage_key;
     if (typeof key === 'string') {
       this.#contentKeys.push(key);
-      rememberKey(key, this.#tenantId!);
+      recordKey(key, this.#tenantId!, 'pending');
     }
     return inserted;
   }
@@ -136,7 +123,8 @@ export class DatabaseTransaction {
   /**
    * Queue a job: writes an outbox row in the OLTP transaction (so it commits with the OLTP rows
    * or not at all); the relay makes it a job with the same id. Returns that id.
-   * Throws FT_ERR_INPUT_INVALID for a bad job, FT_ERR_CROSS_TENANT_UNKNOWN before any tenant
+   * Throws FT_ERR_INPUT_INVALID for a bad job (a payload over JOB_PAYLOAD_MAX_BYTES included),
+   * FT_ERR_CROSS_TENANT_UNKNOWN before any tenant
    * is known, FT_ERR_TIER_UNAVAILABLE, or the database's error.
    */
   async insertQueue(target: string, job: QueueInsert): Promise<{ id: string }> {
@@ -145,12 +133,14 @@ export class DatabaseTransaction {
     if (typeof job?.job_type !== 'string' || job.job_type === '' || job.job_type.length > 100) {
       throw new FivetierError('FT_ERR_INPUT_INVALID', ['insertQueue: job_type must be a string of 1 to 100 characters']);
     }
-    const priority = job.priority ?? 100;
+    const route = routeOf(job.job_type);
+    const priority = job.priority ?? route.priority;
     if (!Number.isInteger(priority) || priority < 1 || priority > 1000) throw new FivetierError('FT_ERR_INPUT_INVALID', [`insertQueue: priority must be an integer 1..1000, got ${priority}`]);
     const runAt = job.scheduled_at === undefined ? new Date() : new Date(job.scheduled_at);
     if (Number.isNaN(runAt.getTime())) throw new FivetierError('FT_ERR_INPUT_INVALID', ['insertQueue: scheduled_at is not a valid time']);
+    assertJobPayload(job.payload ?? {}, 'insertQueue');
     if (this.#tenantId === undefined) throw new FivetierError('FT_ERR_CROSS_TENANT_UNKNOWN', ['insertQueue']);
-    const queueName = job.queue_name ?? JOB_TYPE_QUEUES[job.job_type] ?? 'default';
+    const queueName = job.queue_name ?? route.queue;
     await this.#beforeStep?.('insert-queue');
     const tx = await this.#open('oltp');
     return this.#run('oltp', () =>
@@ -176,10 +166,10 @@ export class DatabaseTransaction {
       await this.#beforeStep?.('commit-content');
       const tx = await this.#content;
       try {
-        await this.#finish('content', tx, 'commit');
+        await this.#finish('content', tx);
       } catch (err) {
         // why: nothing may commit in OLTP once content failed; rollback() still cleans up content
-        if (this.#oltp) await this.#oltp.then((o) => this.#finish('oltp', o, 'rollback')).catch(() => {});
+        if (this.#oltp) await this.#oltp.then((o) => o.rollback()).catch(() => {});
         throw err;
       }
       this.#contentCommitted = true;
@@ -188,20 +178,21 @@ export class DatabaseTransaction {
       await this.#beforeStep?.('commit-oltp');
       const tx = await this.#oltp;
       try {
-        await this.#finish('oltp', tx, 'commit');
+        await this.#finish('oltp', tx);
       } catch (err) {
         if (!isConnectionError(err) || tx.txid === undefined) throw err;
         const outcome = await this.#commitOutcome(tx.txid);
         if (outcome === 'aborted') throw err;
         if (outcome === 'unknown') {
           this.#inDoubt = true;
-          for (const key of this.#contentKeys) markKeyInDoubt(key, this.#tenantId!);
+          for (const key of this.#contentKeys) recordKey(key, this.#tenantId!, 'in-doubt');
           throw new FivetierError('FT_ERR_CROSS_COMMIT_IN_DOUBT', [(err as Error).message], { cause: err });
         }
         // committed: the connection broke after the server committed; the send is whole.
       }
     }
     this.#state = 'committed';
+    for (const key of this.#contentKeys) recordKey(key, this.#tenantId!, 'committed');
   }
 
   /**
@@ -212,12 +203,14 @@ export class DatabaseTransaction {
   async rollback(): Promise<void> {
     if (this.#state === 'committed' || this.#state === 'rolled back') return;
     this.#state = 'rolled back';
-    for (const [tier, pending] of [['content', this.#content], ['oltp', this.#oltp]] as const) {
+    for (const pending of [this.#content, this.#oltp]) {
       const tx = await pending?.catch(() => undefined);
-      if (tx && !tx.done) await this.#finish(tier, tx, 'rollback').catch(() => {});
+      await tx?.rollback();
     }
-    // why: content committed and OLTP did not; an in-doubt commit is left to the sweeper
-    if (this.#contentCommitted && !this.#inDoubt && this.#tenantId !== undefined) {
+    if (this.#inDoubt || this.#tenantId === undefined) return; // an in-doubt commit is left to the sweeper
+    // why: nothing in OLTP references these keys: cleanup may delete them at once
+    for (const key of this.#contentKeys) recordKey(key, this.#tenantId, 'orphaned');
+    if (this.#contentCommitted) {
       for (const key of this.#contentKeys) {
         await deleteContentIfUnreferenced(this.#ft, key, this.#tenantId).catch(() => {});
       }
@@ -253,7 +246,7 @@ export class DatabaseTransaction {
   }
 
   /** The tier's transaction, opened on first use. */
-  #open(tier: 'oltp' | 'content'): Promise<OpenTx> {
+  #open(tier: 'oltp' | 'content'): Promise<TierTransaction> {
     const existing = tier === 'oltp' ? this.#oltp : this.#content;
     if (existing) return existing;
     const opening = this.#begin(tier);
@@ -265,36 +258,10 @@ export class DatabaseTransaction {
     return opening;
   }
 
-  async #begin(tier: 'oltp' | 'content'): Promise<OpenTx> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#tier(tier).pool.connect();
-    } catch (err) {
-      throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [tier, (err as Error).message], { cause: err });
-    }
-    // why: a checked-out connection that drops between statements emits 'error'; without a
-    // listener that would crash the process. Remember it; the next statement fails anyway.
-    const tx: OpenTx = { client, done: false, onError: (err) => (tx.broken = err) };
-    client.on('error', tx.onError);
-    try {
-      await client.query('begin');
-      // why: the OLTP txid lets commit() learn the outcome if the connection breaks during COMMIT
-      const { rows } = await client.query<{ txid: string }>({
-        name: tier === 'oltp' ? 'beginTenantTxid' : 'beginTenant',
-        text: tier === 'oltp'
-          ? "select set_config('app.current_tenant_id', $1, true), txid_current()::text as txid"
-          : "select set_config('app.current_tenant_id', $1, true)",
-        values: [this.#tenantId],
-      });
-      tx.txid = rows[0]?.txid;
-      return tx;
-    } catch (err) {
-      tx.done = true;
-      client.off('error', tx.onError);
-      client.on('error', () => {});
-      client.release(true);
-      throw mapTierError(tier, err);
-    }
+  /** Open the tier's transaction as the runtime role with the tenant set (OLTP: with its txid). */
+  #begin(tier: 'oltp' | 'content'): Promise<TierTransaction> {
+    // why: the OLTP txid lets commit() learn the outcome if the connection breaks during COMMIT
+    return this.#tier(tier).begin('app', { tenantId: this.#tenantId, txid: tier === 'oltp', ownStatementsOnly: true });
   }
 
   async #run<T>(tier: TierName, fn: () => Promise<T>): Promise<T> {
@@ -306,26 +273,13 @@ export class DatabaseTransaction {
     }
   }
 
-  /** COMMIT or ROLLBACK one tier's transaction and release its connection (destroyed if broken). */
-  async #finish(tier: 'oltp' | 'content', tx: OpenTx, command: 'commit' | 'rollback'): Promise<void> {
-    if (tx.done) return;
-    tx.done = true;
-    let broken: Error | undefined;
+  /** COMMIT one tier's transaction; the connection goes back to its pool (destroyed if broken). */
+  async #finish(tier: 'oltp' | 'content', tx: TierTransaction): Promise<void> {
     try {
-      const res = await tx.client.query(command);
-      // why: PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error
-      if (command === 'commit' && res.command === 'ROLLBACK') {
-        throw new FivetierError('FT_ERR_CROSS_TX_CLOSED', ['failed: the database rolled it back']);
-      }
+      await tx.commit();
     } catch (err) {
-      if (isConnectionError(err)) broken = err as Error;
+      if (isFivetierError(err, 'FT_ERR_TX_ABORTED')) throw new FivetierError('FT_ERR_CROSS_TX_CLOSED', ['failed: the database rolled it back'], { cause: err });
       throw mapTierError(tier, err);
-    } finally {
-      tx.client.off('error', tx.onError);
-      const destroy = broken ?? tx.broken;
-      // why: a connection being destroyed may still report its socket error; ignore it
-      if (destroy) tx.client.on('error', () => {});
-      tx.client.release(destroy ?? false);
     }
   }
 

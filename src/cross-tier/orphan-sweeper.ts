@@ -1,6 +1,7 @@
 import type { Fivetier } from '../platform.js';
 import { contentObjectsClaimOlderThan, contentObjectsDeleteMany } from '../tiers/content/queries/content-objects.js';
 import { emailsFindUnreferencedKeys } from '../tiers/oltp/queries/emails.js';
+import type { TxClient } from '../tiers/tier-client.js';
 import { isUuid } from '../types.js';
 import { FivetierError } from '../errors/codes.js';
 
@@ -28,6 +29,61 @@ export interface SweepResult {
 
 const NIL = '00000000-0000-0000-0000-000000000000';
 
+/** A content row's key, as the walks over content read it. */
+export interface ContentKey {
+  tenant_id: string;
+  storage_key: string;
+}
+
+/** What one walk over content found and did. */
+export interface UnreferencedContentWalk {
+  /** Rows the claim returned. */
+  scanned: number;
+  /** Of those, rows no OLTP email references. */
+  unreferenced: number;
+  /** Of those, deleted (0 in a dry run). */
+  deleted: number;
+  batches: number;
+}
+
+/**
+ * The walk the orphan sweeper and content expiry share: content in keyset batches of `claim`
+ * (which picks the candidates and, outside a dry run, locks them), OLTP asked which keys of each
+ * batch no email references, and those deleted in the batch's own content transaction, so a key
+ * an email references is never removed (I1). Runs as fivetier_maintenance. Throws
+ * FT_ERR_TIER_UNAVAILABLE or SQL errors.
+ */
+export async function removeUnreferencedContent(
+  ft: Fivetier,
+  options: {
+    claim: (c: TxClient, after: { afterTenant: string; afterKey: string }, limit: number) => Promise<ContentKey[]>;
+    batchSize: number;
+    dryRun?: boolean;
+    /** The unreferenced keys of each batch (deleted, or in a dry run those that would be). */
+    onUnreferenced?: (keys: ContentKey[]) => void;
+  },
+): Promise<UnreferencedContentWalk> {
+  const walk: UnreferencedContentWalk = { scanned: 0, unreferenced: 0, deleted: 0, batches: 0 };
+  const after = { afterTenant: NIL, afterKey: '' };
+  for (;;) {
+    const n = await ft.content.withMaintenance(async (c) => {
+      const rows = await options.claim(c, after, options.batchSize);
+      if (rows.length === 0) return 0;
+      const last = rows[rows.length - 1]!;
+      after.afterTenant = last.tenant_id;
+      after.afterKey = last.storage_key;
+      const unreferenced = await ft.oltp.withMaintenance((o) => emailsFindUnreferencedKeys(o, rows.map((r) => r.tenant_id), rows.map((r) => r.storage_key)));
+      walk.unreferenced += unreferenced.length;
+      options.onUnreferenced?.(unreferenced);
+      if (!options.dryRun && unreferenced.length > 0) walk.deleted += await contentObjectsDeleteMany(c, unreferenced.map((r) => r.tenant_id), unreferenced.map((r) => r.storage_key));
+      return rows.length;
+    });
+    walk.scanned += n;
+    if (n > 0) walk.batches++;
+    if (n < options.batchSize) return walk;
+  }
+}
+
 /**
  * Remove content that no OLTP email references and that is older than the grace period (I3).
  * Walks content in keyset batches, locking each batch (FOR UPDATE SKIP LOCKED, so sweepers in
@@ -41,24 +97,11 @@ export async function sweepOrphans(ft: Fivetier, options: SweepOptions = {}): Pr
   const tenantId = options.tenantId ?? null;
   if (tenantId !== null && !isUuid(tenantId)) throw new FivetierError('FT_ERR_TENANT_INVALID', [JSON.stringify(tenantId)]);
   const started = performance.now();
-  const result: SweepResult = { scanned: 0, deleted: 0, batches: 0 };
-  let afterTenant = NIL;
-  let afterKey = '';
-  for (;;) {
-    const n = await ft.content.withMaintenance(async (c) => {
-      const rows = await contentObjectsClaimOlderThan(c, { afterTenant, afterKey, tenantId, graceSeconds, limit: batchSize });
-      if (rows.length === 0) return 0;
-      const last = rows[rows.length - 1]!;
-      afterTenant = last.tenant_id;
-      afterKey = last.storage_key;
-      const orphans = await ft.oltp.withMaintenance((o) => emailsFindUnreferencedKeys(o, rows.map((r) => r.tenant_id), rows.map((r) => r.storage_key)));
-      if (orphans.length > 0) result.deleted += await contentObjectsDeleteMany(c, orphans.map((r) => r.tenant_id), orphans.map((r) => r.storage_key));
-      return rows.length;
-    });
-    result.scanned += n;
-    if (n > 0) result.batches++;
-    if (n < batchSize) break;
-  }
+  const walk = await removeUnreferencedContent(ft, {
+    batchSize,
+    claim: (c, after, limit) => contentObjectsClaimOlderThan(c, { ...after, tenantId, graceSeconds, limit }),
+  });
+  const result: SweepResult = { scanned: walk.scanned, deleted: walk.deleted, batches: walk.batches };
   options.log?.(`orphan sweep: scanned ${result.scanned} content rows in ${result.batches} batches, deleted ${result.deleted} orphans (grace ${graceSeconds} s, ${Math.round(performance.now() - started)} ms)`);
   return result;
 }

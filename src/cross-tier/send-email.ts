@@ -27,6 +27,11 @@ export interface SentEmail {
  * job once the relay has run); on failure it rolls back, removes content that committed
  * without its email, and rethrows (FT_ERR_TIER_UNAVAILABLE when a tier is down).
  *
+ * It delivers nothing, on purpose: the seed shows it as the cross-tier write (record the email,
+ * queue its tracking) and DESIGN.md keeps the seed's code as shown. Delivery is the service's
+ * `email.send`; `sendEmailOnce` (src/email/send-once.ts, `POST /v1/emails`) is the send that
+ * queues it. The tracking job counts the email once (docs/pipeline.md, "Single sends").
+ *
  * @example
  * const { emailId } = await sendEmail(ft, { tenantId, recipient: 'a@example.com', subject: 'Hi', body: 'Hello' });
  */

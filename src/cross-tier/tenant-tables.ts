@@ -1,8 +1,8 @@
 import { FivetierError } from '../errors/codes.js';
 import type { TierClient, TxClient } from '../tiers/tier-client.js';
 
-/** Tables a DatabaseTransaction never writes by name: the outbox is written by `insertQueue` only. */
-const RESERVED_TABLES = new Set(['outbox', 'schema_migrations']);
+/** Tables a DatabaseTransaction never writes by name: the outbox is written by `insertQueue` only, outbox_rejected by the relay. */
+const RESERVED_TABLES = new Set(['outbox', 'outbox_rejected', 'schema_migrations']);
 
 /** Column names per tenant-owned table of one tier, read once from the catalog. */
 type TableColumns = ReadonlyMap<string, ReadonlySet<string>>;
@@ -27,7 +27,7 @@ async function readCatalog(c: TxClient): Promise<TableColumns> {
 }
 
 /**
- * Build `insert into "table" ("col", ...) values ($1, ...) returning *` for a tenant table of
+ * Build `insert into public."table" ("col", ...) values ($1, ...) returning *` for a tenant table of
  * `tier`, checked against the catalog (read once per TierClient, on `c`). Identifiers come from
  * the catalog and are escaped; values are always parameters.
  * Throws FT_ERR_CROSS_TABLE_UNKNOWN or FT_ERR_CROSS_COLUMN_UNKNOWN.
@@ -50,7 +50,7 @@ export async function buildTenantInsert(tier: TierClient, c: TxClient, table: st
     return v !== null && typeof v === 'object' && !(v instanceof Date) && !Array.isArray(v) && !Buffer.isBuffer(v) ? JSON.stringify(v) : v;
   });
   const text = names.length
-    ? `insert into ${id(table)} (${names.map(id).join(', ')}) values (${names.map((_, i) => `$${i + 1}`).join(', ')}) returning *`
-    : `insert into ${id(table)} default values returning *`;
+    ? `insert into public.${id(table)} (${names.map(id).join(', ')}) values (${names.map((_, i) => `$${i + 1}`).join(', ')}) returning *`
+    : `insert into public.${id(table)} default values returning *`;
   return { text, values };
 }

@@ -1,25 +1,32 @@
 /**
  * PostgreSQL-only dispatch: the worker claims ready jobs straight from `jobs` (fair pick,
- * FOR UPDATE SKIP LOCKED, queued -> running), as many as it has free slots, and sleeps until a
- * LISTEN notification (`fivetier_jobs`, sent when jobs are inserted), a freed slot or the poll
- * interval (delayed jobs, retries) wakes it.
+ * FOR UPDATE SKIP LOCKED, queued -> running) in batches into its local buffer (as many as
+ * `want()` says: its free slots plus the buffer's refill), one statement and one round trip per
+ * batch, and sleeps until a LISTEN notification (`fivetier_jobs`, sent when jobs are inserted), a
+ * freed slot or the poll interval (delayed jobs, retries) wakes it.
  */
-import type pg from 'pg';
+import { ChannelListener } from '../runtime/listener.js';
+import type { TierClient } from '../tiers/tier-client.js';
 import { jobSetRunningFair } from '../tiers/queue/queries/jobs.js';
-import { withAsyncCommit } from './async-commit.js';
 import type { JobRow } from './job-states.js';
-import { BackgroundLoop, type StepResult } from './loop.js';
+import { BackgroundLoop, type StepResult } from '../runtime/background-loop.js';
 
 /** Poll interval when idle, in ms (delayed jobs and retries have no notification). */
 export const POLL_INTERVAL_MS_DEFAULT = 1_000;
+/** Jobs at most in one claim. */
+export const CLAIM_BATCH_MAX = 500;
 
 export interface PostgresDispatchOptions {
-  pool: pg.Pool;
+  queue: TierClient;
   queues: readonly string[] | null;
   owner: string;
-  /** Free handler slots right now. */
-  free: () => number;
+  /** Jobs to claim now: free slots plus the local buffer's refill (0: nothing now). */
+  want: () => number;
+  /** Called at every step, claim or not (the worker gives back buffered jobs that waited too long). */
+  onStep: () => void;
   timeoutsMs: () => Record<string, number>;
+  /** Job types claimed: the ones with handlers here. */
+  types: () => readonly string[];
   defaultTimeoutMs: number;
   leaseGraceMs: number;
   pollIntervalMs: number;
@@ -46,6 +53,11 @@ export class PostgresDispatch {
     this.#loop.wake();
   }
 
+  /** The queue tier is back: end a back-off now. */
+  retryNow(): void {
+    this.#loop.retryNow();
+  }
+
   /** Stop claiming (running jobs go on). Never throws. */
   stop(): Promise<void> {
     return this.#loop.stop();
@@ -53,63 +65,29 @@ export class PostgresDispatch {
 
   async #step(): Promise<StepResult> {
     const o = this.#o;
-    const want = Math.min(o.free(), 500);
+    o.onStep();
+    const want = Math.min(o.want(), CLAIM_BATCH_MAX);
     if (want <= 0) return 'idle';
-    const rows = await withAsyncCommit(o.pool, (c) => jobSetRunningFair(c, o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs));
+    // why: one statement that commits on its own (asynchronously): one round trip per batch
+    const rows = await jobSetRunningFair(o.queue.poolFor('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());
     if (rows.length > 0) o.onJobs(rows);
     return rows.length === want ? 'more' : 'idle';
   }
 }
 
 /**
- * One connection that LISTENs on `fivetier_jobs` and calls `onNotify` for each notification;
- * reconnects after errors. Never throws.
+ * Listen on `fivetier_jobs` (sent when jobs are inserted) and call `onNotify` for each
+ * notification, and once more each time listening (re)starts. Listens again on a fresh
+ * connection after the queue tier comes back. Never throws.
  */
-export class JobsListener {
-  readonly #pool: pg.Pool;
-  readonly #onNotify: () => void;
-  #client: pg.PoolClient | undefined;
-  #stopped = false;
-  #retry: NodeJS.Timeout | undefined;
-
-  constructor(pool: pg.Pool, onNotify: () => void) {
-    this.#pool = pool;
-    this.#onNotify = onNotify;
-  }
-
-  async start(): Promise<void> {
-    try {
-      const client = await this.#pool.connect();
-      if (this.#stopped) return client.release();
-      client.on('notification', () => this.#onNotify());
-      client.on('error', (err) => this.#lost(err));
-      await client.query('LISTEN fivetier_jobs');
-      this.#client = client;
-    } catch {
-      this.#lost(undefined);
-    }
-  }
-
-  #lost(err: Error | undefined): void {
-    this.#client?.release(err ?? true);
-    this.#client = undefined;
-    if (this.#stopped || this.#retry) return;
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      void this.start();
-    }, 1_000);
-    this.#retry.unref();
-    this.#onNotify(); // poll once the connection is back
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#retry) clearTimeout(this.#retry);
-    const client = this.#client;
-    this.#client = undefined;
-    if (client) {
-      await client.query('UNLISTEN fivetier_jobs').catch(() => {});
-      client.release();
-    }
-  }
+export function listenForJobs(queue: TierClient, onNotify: () => void): ChannelListener {
+  const listener = new ChannelListener({
+    connect: () => queue.poolFor('worker').connect(),
+    channel: 'fivetier_jobs',
+    onNotify,
+    onListening: onNotify,
+    tier: queue,
+  });
+  listener.start();
+  return listener;
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { FivetierError } from '../errors/codes.js';
+import { routeOf } from '../jobs/built-in.js';
 import type { TierClient, TxClient } from '../tiers/tier-client.js';
 import { jobInsert } from '../tiers/queue/queries/jobs.js';
 import type { JobRow } from './job-states.js';
+import { assertJobPayload } from './payload.js';
 
 /** What to enqueue. */
 export interface JobSpec {
@@ -10,7 +12,7 @@ export interface JobSpec {
   queue?: string;
   /** Job type, the handler key (`email.send`). */
   type: string;
-  /** Ids and small config only. Default `{}`. */
+  /** Ids and small config only: at most JOB_PAYLOAD_MAX_BYTES (64 KiB) of JSON. Default `{}`. */
   payload?: unknown;
   /** 1..1000, lower runs sooner; default the queue's `default_priority`. */
   priority?: number;
@@ -30,25 +32,28 @@ function validate(spec: JobSpec): void {
   if (spec.maxAttempts !== undefined && !(Number.isInteger(spec.maxAttempts) && spec.maxAttempts >= 1)) {
     throw new FivetierError('FT_ERR_INPUT_INVALID', [`maxAttempts must be an integer >= 1, got ${spec.maxAttempts}`]);
   }
+  assertJobPayload(spec.payload ?? {}, 'enqueue');
 }
 
 /**
  * Enqueue a job inside the caller's transaction on the queue tier (`client` from `withTenant` or
  * `withWorker`): it exists when that transaction commits and not otherwise. Returns the row, or
  * undefined when a job with that id already exists (idempotent). Throws FT_ERR_INPUT_INVALID for a
- * bad spec, and what `pg` throws (unknown queue: foreign key violation).
+ * bad spec (a payload that is not JSON or over JOB_PAYLOAD_MAX_BYTES included), and what `pg`
+ * throws (unknown queue: foreign key violation).
  */
 export async function enqueueWith(client: TxClient, tenantId: string, spec: JobSpec): Promise<JobRow | undefined> {
   validate(spec);
+  const route = routeOf(spec.type);
   return jobInsert(client, {
     tenantId,
     id: spec.id ?? randomUUID(),
-    queue: spec.queue ?? 'default',
+    queue: spec.queue ?? route.queue,
     type: spec.type,
     priority: spec.priority ?? null,
     payload: spec.payload ?? {},
     runAt: spec.runAt ?? null,
-    maxAttempts: spec.maxAttempts ?? null,
+    maxAttempts: spec.maxAttempts ?? route.maxAttempts ?? null,
   });
 }
 

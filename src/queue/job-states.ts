@@ -1,8 +1,12 @@
 /**
- * The job state machine and the queue's fixed rules (lanes, attempts, timeouts). This module
- * imports nothing from the tiers. docs/state-machines.md draws the same machine, and the CHECK
+ * The job state machine and the queue's fixed rules (lanes, timeouts; attempts and backoff are
+ * in retry.ts). This module
+ * imports nothing from the tiers; built-in job types' timeouts come from the job registry.
+ * docs/state-machines.md draws the same machine, and the CHECK
  * constraints of schemas/queue/migrations/0001_initial.sql enforce the facts of each state.
  */
+
+import { BUILT_IN_JOBS } from '../jobs/built-in.js';
 
 /**
  * Job states.
@@ -40,12 +44,7 @@ export function laneOf(priority: number): Lane {
   return 'low';
 }
 
-/** Attempts before the dead letter: 5 for the high lane, 3 otherwise. Never throws. */
-export function defaultMaxAttempts(priority: number): number {
-  return priority <= HIGH_PRIORITY_MAX ? 5 : 3;
-}
-
-/** Handler timeout per job type family, in ms. */
+/** Handler timeout per job type family, in ms, for job types outside the registry. */
 export const JOB_TIMEOUTS_MS_DEFAULT: Readonly<Record<string, number>> = Object.freeze({
   send: 30_000,
   inbound: 60_000,
@@ -57,12 +56,12 @@ export const JOB_TIMEOUTS_MS_DEFAULT: Readonly<Record<string, number>> = Object.
 export const JOB_TIMEOUT_MS_FALLBACK = 60_000;
 
 /**
- * The timeout of a job type in ms: an exact entry in `overrides`, else the first segment of the
- * type (split on `.`, `:`, `-`) that names a family (`email.send` -> send 30 s,
- * `webhook.dispatch` -> webhook 15 s), else 60 s. Never throws.
+ * The timeout of a job type in ms: an exact entry in `overrides`, else the job registry's for a
+ * built-in type, else the first segment of the type (split on `.`, `:`, `-`) that names a family
+ * (`webhook.dispatch` -> webhook 15 s), else 60 s. Never throws.
  */
 export function timeoutFor(jobType: string, overrides: Readonly<Record<string, number>> = {}): number {
-  const exact = overrides[jobType];
+  const exact = overrides[jobType] ?? BUILT_IN_JOBS.get(jobType)?.timeoutMs;
   if (exact !== undefined) return exact;
   for (const segment of jobType.split(/[.:-]/)) {
     const ms = overrides[segment] ?? JOB_TIMEOUTS_MS_DEFAULT[segment];
@@ -95,3 +94,11 @@ export interface JobRow {
 
 /** The system tenant: jobs that belong to no tenant. */
 export { SYSTEM_TENANT_ID } from '../types.js';
+
+/**
+ * How job state transitions after enqueue (dispatch, start, complete, retry, dead) commit: without
+ * waiting for the WAL flush. Losing the last few hundred ms of transitions in a PostgreSQL crash
+ * means a job runs again (jobs run at least once anyway), never that a job is lost. Enqueue and
+ * operator actions commit synchronously.
+ */
+export const ASYNC_COMMIT = Object.freeze({ asyncCommit: true, ownStatementsOnly: true });

@@ -1,18 +1,21 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { connectRedis, redisTarget } from './redis-target.js';
 
 /** How often the link pings Redis, in ms. */
 export const REDIS_PING_INTERVAL_MS_DEFAULT = 500;
 
 /**
- * Watches one Redis server with a PING every `intervalMs` and emits `change` with `true` (up)
- * or `false` (down) when that flips. One failed ping counts as down: switching to PostgreSQL
- * dispatch is cheap, and jobs are never lost by switching. Never throws.
+ * Watches one Redis server with a PING every `intervalMs` (a Redis Cluster: `CLUSTER INFO`,
+ * up while `cluster_state:ok`, that is while every slot has a live master) and emits `change`
+ * with `true` (up) or `false` (down) when that flips. One failed check counts as down: switching
+ * to PostgreSQL dispatch is cheap, and jobs are never lost by switching. Never throws.
  */
 export class RedisLink extends EventEmitter<{ change: [up: boolean] }> {
   readonly url: string;
   #up: boolean | undefined;
-  #client: Redis;
+  #client: Redis | Cluster;
+  readonly #cluster: boolean;
   #timer: NodeJS.Timeout | undefined;
   #intervalMs: number;
 
@@ -20,7 +23,9 @@ export class RedisLink extends EventEmitter<{ change: [up: boolean] }> {
     super();
     this.url = url;
     this.#intervalMs = intervalMs;
-    this.#client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => intervalMs, lazyConnect: true });
+    const target = redisTarget(url);
+    this.#cluster = target.cluster;
+    this.#client = connectRedis(target, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => intervalMs, lazyConnect: true });
     this.#client.on('error', () => {});
   }
 
@@ -41,8 +46,8 @@ export class RedisLink extends EventEmitter<{ change: [up: boolean] }> {
     let ok = false;
     try {
       if (this.#client.status !== 'ready') await waitReady(this.#client, 1_000);
-      const answer = await Promise.race([this.#client.ping(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 1_000).unref())]);
-      ok = answer === 'PONG';
+      const check = this.#cluster ? this.#client.cluster('INFO').then((info) => /cluster_state:ok/.test(String(info))) : this.#client.ping().then((answer) => answer === 'PONG');
+      ok = await Promise.race([check, new Promise<boolean>((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 1_000).unref())]);
     } catch {
       ok = false;
     }
@@ -58,7 +63,7 @@ export class RedisLink extends EventEmitter<{ change: [up: boolean] }> {
   }
 }
 
-function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+function waitReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (client.status === 'ready') return resolve();
     const timer = setTimeout(() => {

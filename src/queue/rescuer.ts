@@ -1,11 +1,14 @@
 /**
  * The lease rescuer: puts jobs whose lease expired back to `queued` (or dead on the last
- * attempt), in batches until one comes back short. Logs one line per rescue pass with counts.
+ * attempt), in batches until one comes back short. A job rescued from `running` spent an
+ * attempt, so it waits out that attempt's backoff (the retry rules of retry.ts) before it runs
+ * again. Logs one line per rescue pass with counts.
  */
 import type pg from 'pg';
 import { jobSetQueuedIfLeaseExpired } from '../tiers/queue/queries/jobs.js';
 import type { JobRow } from './job-states.js';
-import { BackgroundLoop } from './loop.js';
+import { RETRY_RULES_SQL } from './retry.js';
+import { BackgroundLoop } from '../runtime/background-loop.js';
 
 /** How often the rescuer looks, in ms. */
 export const RESCUE_INTERVAL_MS_DEFAULT = 5_000;
@@ -16,7 +19,7 @@ export function startRescuer(opts: { pool: pg.Pool; queues: readonly string[] | 
   const loop = new BackgroundLoop(
     'rescuer',
     async () => {
-      const rows = await jobSetQueuedIfLeaseExpired(opts.pool, opts.queues, RESCUE_BATCH_DEFAULT);
+      const rows = await jobSetQueuedIfLeaseExpired(opts.pool, opts.queues, RESCUE_BATCH_DEFAULT, RETRY_RULES_SQL);
       if (rows.length > 0) {
         const dead = rows.filter((r) => r.status === 'dead').length;
         opts.log(`rescuer: ${rows.length} expired leases, ${rows.length - dead} requeued, ${dead} dead`);

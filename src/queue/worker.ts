@@ -11,16 +11,52 @@ import { FivetierError } from '../errors/codes.js';
 import { jobDuration, jobsFailed, jobsProcessed, queueDepth, queueOldestReadyAge } from '../ops/metrics.js';
 import type { Fivetier } from '../platform.js';
 import { jobQueueList } from '../tiers/queue/queries/job-queues.js';
-import { jobCountReadyByQueueLane, jobSetCompletedManyIfRunning, jobSetDeadIfRunning, jobSetQueuedForRetryIfRunning, jobSetQueuedIfLeasedBy, jobSetRunningManyIfDispatched } from '../tiers/queue/queries/jobs.js';
+import {
+  jobCountReadyByQueueLane,
+  jobSetCompletedManyIfRunning,
+  jobSetDeadIfRunning,
+  jobSetQueuedForRetryIfRunning,
+  jobSetQueuedIfLeasedBy,
+  jobSetQueuedIfUnstarted,
+  jobSetRunningManyIfDispatched,
+} from '../tiers/queue/queries/jobs.js';
 import { Batcher } from './batcher.js';
-import { withAsyncCommit } from './async-commit.js';
-import { DISPATCH_BATCH_DEFAULT, DISPATCH_LEASE_MS_DEFAULT, DISPATCH_WINDOW_DEFAULT, RedisDispatch } from './dispatch-redis.js';
-import { JobsListener, POLL_INTERVAL_MS_DEFAULT, PostgresDispatch } from './dispatch-postgres.js';
-import { JOB_TIMEOUT_MS_FALLBACK, timeoutFor, type JobRow } from './job-states.js';
-import { BackgroundLoop } from './loop.js';
+import { DISPATCH_BATCH_DEFAULT, DISPATCH_LEASE_MS_DEFAULT, DISPATCH_WINDOW_DEFAULT, REDIS_LOCK_MS_DEFAULT, REDIS_LOCK_MS_MIN, RedisDispatch } from './dispatch-redis.js';
+import { listenForJobs, POLL_INTERVAL_MS_DEFAULT, PostgresDispatch } from './dispatch-postgres.js';
+import type { ChannelListener } from '../runtime/listener.js';
+import { ASYNC_COMMIT, JOB_TIMEOUT_MS_FALLBACK, timeoutFor, type JobRow } from './job-states.js';
+import { BackgroundLoop } from '../runtime/background-loop.js';
 import { RedisLink } from './redis-link.js';
-import { afterFailure } from './retry.js';
+import { afterFailure, isTierOutage, outageRetry } from './retry.js';
 import { RESCUE_INTERVAL_MS_DEFAULT, startRescuer } from './rescuer.js';
+
+/** A job's identity as one map key: (tenant, id), since ids are unique per tenant only. */
+const jobKey = (tenantId: string, id: string): string => `${tenantId}/${id}`;
+
+/**
+ * A batch statement's rows handed to the items that asked, one row to the first item naming its
+ * job: a later item for the same job gets undefined, as if another worker had won the row.
+ */
+export function firstTakes<R extends { tenant_id: string; id: string }>(rows: readonly R[], items: ReadonlyArray<{ tenantId: string; id: string }>): Array<R | undefined> {
+  const byKey = new Map(rows.map((r) => [jobKey(r.tenant_id, r.id), r]));
+  return items.map((i) => {
+    const key = jobKey(i.tenantId, i.id);
+    const row = byKey.get(key);
+    byKey.delete(key);
+    return row;
+  });
+}
+
+/** How often, and how far apart, a worker writes a job's outcome again while the queue tier is down. */
+const RECORD_RETRIES = 60;
+const RECORD_RETRY_MS = 1_000;
+/** Jobs at most claimed ahead into a worker's local buffer (PostgreSQL-only mode), by default. */
+export const PREFETCH_MAX_DEFAULT = 500;
+/** How often the buffer's size follows the rate at which handlers end, in ms. */
+const RATE_WINDOW_MS = 250;
+
+/** Handlers running at once in a worker, by default. */
+export const WORKER_CONCURRENCY_DEFAULT = 10;
 
 /** What a handler gets. */
 export interface JobContext {
@@ -47,7 +83,7 @@ export interface WorkerOptions {
   queues?: readonly string[];
   /** Handlers running at once in this worker (default 10). */
   concurrency?: number;
-  /** Redis URL for dispatch (default `ft.config.redisUrl`; `null` forces PostgreSQL-only). */
+  /** Redis URL for dispatch (default `ft.config.redisUrl`; `null` forces PostgreSQL-only). A Redis Cluster: a node's URL with `?cluster=true` (see redis-target.ts). */
   redisUrl?: string | null;
   /** BullMQ key prefix (default `fivetier`). */
   redisPrefix?: string;
@@ -65,8 +101,16 @@ export interface WorkerOptions {
   rescueIntervalMs?: number;
   /** Queue metrics sampling interval in ms (default 5000); 0 disables it. */
   metricsIntervalMs?: number;
+  /**
+   * PostgreSQL-only mode: jobs at most claimed ahead into the local buffer beyond the running
+   * ones (default 500; 0: claim only for free slots). The buffer holds what the handlers get
+   * through in a quarter of `leaseGraceMs`, measured as they end, up to this.
+   */
+  prefetch?: number;
   /** Redis health ping interval, in ms (default 500). */
   redisPingMs?: number;
+  /** BullMQ lock of a copy taken from Redis, in ms (default 30 000, at least 1000): a dead worker's copies go back to wait after it. */
+  redisLockMs?: number;
   log?: (line: string) => void;
 }
 
@@ -92,6 +136,19 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   readonly id = `worker-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   readonly #ft: Fivetier;
   readonly #o: Required<Omit<WorkerOptions, 'queues' | 'redisUrl'>> & { redisUrl: string | null };
+  /**
+   * Jobs claimed in PostgreSQL-only mode and not started yet, oldest first. They are `running`
+   * under this worker's lease (timeout + grace from the claim), so one starts only within half
+   * the grace of its claim; older ones go back to `queued` with their attempt taken back. If the
+   * worker dies, the rescuer takes them back like any job of a dead worker.
+   */
+  readonly #buffer: Array<{ job: JobRow; claimedAt: number }> = [];
+  readonly #timeoutByType = new Map<string, number>();
+  /** The buffer's size now: between 0 and `prefetch`, from the rate at which handlers end. */
+  #prefetch = 0;
+  /** Handlers ended since `#rateSince` (performance.now()). */
+  #ended = 0;
+  #rateSince = 0;
   readonly #handlers = new Map<string, JobHandler>();
   #queues: string[] = [];
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -100,8 +157,9 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #pg: PostgresDispatch | undefined;
   #redis: RedisDispatch | undefined;
   #link: RedisLink | undefined;
-  #listener: JobsListener | undefined;
+  #listener: ChannelListener | undefined;
   #loops: BackgroundLoop[] = [];
+  /** Running handlers by jobKey: ids are unique per tenant only, so two tenants' jobs with one id are two entries. */
   readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: AbortController }>();
   #slotWaiters: Array<() => void> = [];
   /** Outcomes of finished handlers being written to PostgreSQL. */
@@ -110,23 +168,27 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #reserved = 0;
   readonly #wantedQueues: readonly string[] | undefined;
   // why: one statement for many completions / starts keeps PostgreSQL round trips per job low.
-  readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, JobRow | undefined>(async (items) => {
-    const rows = await withAsyncCommit(this.#pool, (c) => jobSetCompletedManyIfRunning(c, items));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return items.map((i) => byId.get(i.id));
+  readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, Pick<JobRow, 'completed_at'> | undefined>(async (items) => {
+    // why: one statement that commits on its own (asynchronously): one round trip per batch
+    const rows = await jobSetCompletedManyIfRunning(this.#pool, items);
+    return firstTakes(rows, items);
   });
   readonly #starts = new Batcher<{ tenantId: string; id: string }, JobRow | undefined>(async (items) => {
-    const rows = await withAsyncCommit(this.#pool, (c) => jobSetRunningManyIfDispatched(c, items, this.id, this.#timeouts(), JOB_TIMEOUT_MS_FALLBACK, this.#o.leaseGraceMs));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return items.map((i) => byId.get(i.id));
+    const rows = await jobSetRunningManyIfDispatched(this.#pool, items, this.id, this.#timeouts(), JOB_TIMEOUT_MS_FALLBACK, this.#o.leaseGraceMs);
+    // why: two copies of one job can meet in a batch (a dead worker's copy back from BullMQ's
+    // stalled check beside the rescue's re-dispatch); the row moved once, so one copy runs it.
+    return firstTakes(rows, items);
   });
 
   constructor(ft: Fivetier, options: WorkerOptions = {}) {
     super();
     this.#ft = ft;
     this.#wantedQueues = options.queues;
-    const concurrency = options.concurrency ?? 10;
+    const concurrency = options.concurrency ?? WORKER_CONCURRENCY_DEFAULT;
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new FivetierError('FT_ERR_INPUT_INVALID', [`concurrency must be an integer >= 1, got ${concurrency}`]);
+    const redisLockMs = options.redisLockMs ?? REDIS_LOCK_MS_DEFAULT;
+    // why: BullMQ renews the lock every half of it; much shorter and a busy event loop looks dead
+    if (!(Number.isInteger(redisLockMs) && redisLockMs >= REDIS_LOCK_MS_MIN)) throw new FivetierError('FT_ERR_INPUT_INVALID', [`redisLockMs must be an integer >= ${REDIS_LOCK_MS_MIN}, got ${redisLockMs}`]);
     this.#o = {
       concurrency,
       redisUrl: options.redisUrl === undefined ? ft.config.redisUrl ?? null : options.redisUrl,
@@ -139,8 +201,11 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       rescueIntervalMs: options.rescueIntervalMs ?? RESCUE_INTERVAL_MS_DEFAULT,
       metricsIntervalMs: options.metricsIntervalMs ?? 5_000,
       redisPingMs: options.redisPingMs ?? 500,
+      redisLockMs,
+      prefetch: options.prefetch ?? PREFETCH_MAX_DEFAULT,
       log: options.log ?? (() => {}),
     };
+    if (!(Number.isInteger(this.#o.prefetch) && this.#o.prefetch >= 0)) throw new FivetierError('FT_ERR_INPUT_INVALID', [`prefetch must be an integer >= 0, got ${this.#o.prefetch}`]);
     this.on('error', () => {}); // errors are also logged; listeners are optional
   }
 
@@ -179,11 +244,11 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     this.#state = 'running';
     const o = this.#o;
     this.#queues = this.#wantedQueues ? [...this.#wantedQueues] : (await jobQueueList(this.#pool)).map((q) => q.name);
-    this.#listener = new JobsListener(this.#pool, () => {
+    this.#ft.queue.on('up', this.#queueBack);
+    this.#listener = listenForJobs(this.#ft.queue, () => {
       this.#pg?.wake();
       this.#redis?.wake();
     });
-    await this.#listener.start();
     if (o.rescueIntervalMs > 0) {
       this.#loops.push(
         startRescuer({ pool: this.#pool, queues: this.#queues, intervalMs: o.rescueIntervalMs, log: o.log, onRescued: (rows) => this.#rescued(rows), onError: (e) => this.#error('rescuer', e) }),
@@ -206,6 +271,13 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     o.log(`worker ${this.id}: ${this.#queues.length} queues, concurrency ${o.concurrency}, dispatch ${this.#mode}`);
   }
 
+  /** The queue tier is back after an outage: claim, dispatch and rescue now, not after a back-off. */
+  readonly #queueBack = () => {
+    this.#pg?.retryNow();
+    this.#redis?.retryNow();
+    for (const l of this.#loops) l.retryNow();
+  };
+
   #rescued(rows: JobRow[]): void {
     this.emit('rescued', rows);
     this.#pg?.wake();
@@ -227,16 +299,20 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
         this.#redis = undefined;
         await redis?.stop();
         this.#pg = new PostgresDispatch({
-          pool: this.#pool,
+          queue: this.#ft.queue,
           queues: this.#queues,
           owner: this.id,
-          free: () => o.concurrency - this.#inflight.size - this.#reserved,
+          want: () => this.#claimWant(),
+          onStep: () => this.#expireBuffered(),
           timeoutsMs: () => this.#timeouts(),
+          types: () => this.handlerTypes,
           defaultTimeoutMs: JOB_TIMEOUT_MS_FALLBACK,
           leaseGraceMs: o.leaseGraceMs,
           pollIntervalMs: o.pollIntervalMs,
           onJobs: (rows) => {
-            for (const r of rows) this.#run(r, 'postgres');
+            const now = performance.now();
+            for (const job of rows) this.#buffer.push({ job, claimedAt: now });
+            this.#drain();
           },
           onError: (e) => this.#error('postgres dispatch', e),
         });
@@ -251,13 +327,16 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           queues: this.#queues,
           // why: a BullMQ slot covers only the start in PostgreSQL; handlers are bounded by #slot.
           concurrency: o.concurrency * 2,
-          pool: this.#pool,
+          queue: this.#ft.queue,
+          types: () => this.handlerTypes,
           dispatcherId: `${this.id}:dispatch`,
           window: o.dispatchWindow,
           batch: DISPATCH_BATCH_DEFAULT,
           dispatchLeaseMs: o.dispatchLeaseMs,
+          lockMs: o.redisLockMs,
           onJob: (t, i) => this.#fromRedis(t, i),
           onError: (e) => this.#error('redis dispatch', e),
+          log: o.log,
         });
         try {
           await redis.start();
@@ -275,6 +354,74 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       o.log(`dispatch: ${mode}${mode === 'postgres' && o.redisUrl ? ' (Redis is down)' : ''}`);
       this.emit('mode', mode);
     });
+  }
+
+  /**
+   * How many jobs to claim now: none while the buffer is more than half full (so claims come
+   * in batches), else enough to fill the free slots and the buffer.
+   */
+  #claimWant(): number {
+    if (this.#state !== 'running') return 0;
+    if (this.#buffer.length > 0 && this.#buffer.length > this.#prefetch / 2) return 0;
+    return Math.max(0, this.#o.concurrency + this.#prefetch - this.#inflight.size - this.#reserved - this.#buffer.length);
+  }
+
+  /** Start buffered jobs while slots are free. */
+  #drain(): void {
+    const ttl = this.#o.leaseGraceMs / 2;
+    const now = performance.now();
+    const late: JobRow[] = [];
+    while (this.#buffer.length > 0 && this.#state === 'running' && this.#inflight.size + this.#reserved < this.#o.concurrency) {
+      const { job, claimedAt } = this.#buffer.shift()!;
+      if (now - claimedAt > ttl) late.push(job);
+      else void this.#run(job, 'postgres');
+    }
+    if (late.length > 0) void this.#giveBack(late);
+  }
+
+  /**
+   * A handler ended: every RATE_WINDOW_MS, size the buffer to what the handlers get through in a
+   * quarter of the grace, so a buffered job starts well within half of it (slow handlers: a small
+   * buffer or none; no-op handlers: up to `prefetch`).
+   */
+  #countEnd(): void {
+    this.#ended++;
+    const now = performance.now();
+    const elapsed = now - this.#rateSince;
+    if (elapsed < RATE_WINDOW_MS) return;
+    const perMs = this.#ended / elapsed;
+    this.#prefetch = Math.min(this.#o.prefetch, Math.floor((perMs * this.#o.leaseGraceMs) / 4));
+    this.#ended = 0;
+    this.#rateSince = now;
+  }
+
+  /** Give back buffered jobs that waited more than half the grace (their lease must cover a whole run). */
+  #expireBuffered(): void {
+    const ttl = this.#o.leaseGraceMs / 2;
+    const now = performance.now();
+    let n = 0;
+    while (n < this.#buffer.length && now - this.#buffer[n]!.claimedAt > ttl) n++;
+    if (n > 0) this.#giveBack(this.#buffer.splice(0, n).map((b) => b.job));
+  }
+
+  /** Buffered jobs that will not start here go back to `queued`, their attempt taken back; the buffer shrinks. */
+  #giveBack(jobs: JobRow[]): Promise<void> {
+    // why: handlers got slower than the buffer's size assumed
+    this.#prefetch = Math.floor(this.#prefetch / 2);
+    if (this.#state === 'running') this.#o.log(`worker ${this.id}: ${jobs.length} buffered jobs not started within half the lease grace go back to queued; buffer now ${this.#prefetch}`);
+    const write = jobSetQueuedIfUnstarted(this.#pool, this.id, jobs)
+      .then(() => this.#pg?.wake())
+      .catch((err: unknown) => this.#error('giving back buffered jobs', err))
+      .finally(() => this.#recording.delete(write));
+    this.#recording.add(write);
+    return write;
+  }
+
+  /** The timeout of a job type (looked up once per type). */
+  #timeoutOf(type: string): number {
+    let ms = this.#timeoutByType.get(type);
+    if (ms === undefined) this.#timeoutByType.set(type, (ms = timeoutFor(type, this.#o.timeoutsMs)));
+    return ms;
   }
 
   #timeouts(): Record<string, number> {
@@ -305,7 +452,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     try {
       if (this.#state !== 'running') {
         // why: started here but never run: give it back now rather than after its lease.
-        await jobSetQueuedIfLeasedBy(this.#pool, this.id, [job.id]).catch((err: unknown) => this.#error('returning job', err));
+        await jobSetQueuedIfLeasedBy(this.#pool, this.id, [job]).catch((err: unknown) => this.#error('returning job', err));
         return;
       }
       void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
@@ -335,69 +482,81 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
   #run(job: JobRow, via: DispatchMode): Promise<void> {
     const abort = new AbortController();
-    const done = this.#handle(job, abort).then(({ error, ms }) => {
+    const done = this.#handle(job, abort).then(({ error, ms, outage }) => {
       // why: the slot is the handler's; recording the outcome (batched with other jobs) goes on
       // without it, under the lease, which the completion guard still checks.
-      this.#inflight.delete(job.id);
+      this.#inflight.delete(jobKey(job.tenant_id, job.id));
+      this.#countEnd();
+      this.#drain();
       this.#handOver();
-      this.#pg?.wake();
-      const write = this.#record(job, via, error, ms).finally(() => this.#recording.delete(write));
+      // why: a wake-up that claims nothing still costs the loop a step and a fresh sleep timer
+      if (this.#pg && this.#claimWant() > 0) this.#pg.wake();
+      const write = this.#record(job, via, error, ms, outage).finally(() => this.#recording.delete(write));
       this.#recording.add(write);
       return write;
     });
-    this.#inflight.set(job.id, { job, done, abort });
+    this.#inflight.set(jobKey(job.tenant_id, job.id), { job, done, abort });
     return done;
   }
 
   /** Run the job's handler under its type's timeout. Never throws: a failure is the `error`. */
-  async #handle(job: JobRow, abort: AbortController): Promise<{ error: string | undefined; ms: number }> {
+  async #handle(job: JobRow, abort: AbortController): Promise<{ error: string | undefined; ms: number; outage: boolean }> {
     const started = performance.now();
-    const timeoutMs = timeoutFor(job.job_type, this.#o.timeoutsMs);
+    const timeoutMs = this.#timeoutOf(job.job_type);
     let error: string | undefined;
+    let outage = false;
     const handler = this.#handlers.get(job.job_type);
     let timer: NodeJS.Timeout | undefined;
     try {
       if (!handler) throw new Error(`no handler registered for job type ${job.job_type}`);
-      const timedOut = new Promise<never>((_, reject) => {
+      // why: one promise settled by whichever comes first, the handler or its timeout
+      await new Promise<void>((resolve, reject) => {
         timer = setTimeout(() => {
           abort.abort(new Error(`timed out after ${timeoutMs} ms`));
           reject(new Error(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
+        // why: Promise.resolve, so a handler written in plain JavaScript that returns nothing still resolves
+        Promise.resolve(handler({ id: job.id, tenantId: job.tenant_id, queue: job.queue_name, type: job.job_type, payload: job.payload, priority: job.priority, attempt: job.attempts, signal: abort.signal })).then(() => resolve(), reject);
       });
-      await Promise.race([
-        handler({ id: job.id, tenantId: job.tenant_id, queue: job.queue_name, type: job.job_type, payload: job.payload, priority: job.priority, attempt: job.attempts, signal: abort.signal }),
-        timedOut,
-      ]);
     } catch (err) {
       error = (err as Error)?.message ?? String(err);
+      outage = isTierOutage(err);
     } finally {
       clearTimeout(timer);
     }
     const ms = performance.now() - started;
     jobDuration.observe({ queue: job.queue_name }, ms / 1000);
-    return { error, ms };
+    return { error, ms, outage };
   }
 
   /** Move the job to completed, retry or dead, guarded by the lease. Never throws. */
-  async #record(job: JobRow, via: DispatchMode, error: string | undefined, ms: number): Promise<void> {
+  async #record(job: JobRow, via: DispatchMode, error: string | undefined, ms: number, outage = false, tries = 0): Promise<void> {
     try {
       if (error === undefined) {
-        const row = await this.#completions.add({ tenantId: job.tenant_id, id: job.id, owner: this.id, attempt: job.attempts, durationMs: ms });
-        if (!row) return void this.emit('stale', job);
+        const done = await this.#completions.add({ tenantId: job.tenant_id, id: job.id, owner: this.id, attempt: job.attempts, durationMs: ms });
+        if (!done) return void this.emit('stale', job);
         jobsProcessed.inc({ queue: job.queue_name });
-        this.emit('completed', row, via);
+        if (this.listenerCount('completed') > 0) this.emit('completed', { ...job, status: 'completed', completed_at: done.completed_at, updated_at: done.completed_at!, lease_owner: null, lease_expires_at: null }, via);
       } else {
-        jobsFailed.inc({ queue: job.queue_name });
-        const next = afterFailure(job);
+        if (tries === 0) jobsFailed.inc({ queue: job.queue_name });
+        // why: a tier that is down is no fault of the job: it backs off and runs once the tier
+        // answers again, never dead-lettered by an outage (DESIGN.md section 7)
+        const next = outage ? outageRetry(job) : afterFailure(job);
         const row =
           next.action === 'retry'
-            ? await withAsyncCommit(this.#pool, (c) => jobSetQueuedForRetryIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, next.delaySeconds, error, ms))
-            : await withAsyncCommit(this.#pool, (c) => jobSetDeadIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, error, ms));
+            ? await this.#ft.queue.withWorker((c) => jobSetQueuedForRetryIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, next.delaySeconds, error, ms), ASYNC_COMMIT)
+            : await this.#ft.queue.withWorker((c) => jobSetDeadIfRunning(c, job.tenant_id, job.id, this.id, job.attempts, error, ms), ASYNC_COMMIT);
         if (!row) return void this.emit('stale', job);
         this.emit('failed', row, error, next.action);
       }
     } catch (err) {
-      // why: the queue tier is unreachable; the lease expires and the rescuer re-runs the job.
+      // why: the outcome is known here; while the queue tier is down, writing it again once it
+      // answers (the write is guarded by this attempt's lease) saves the job a run after its
+      // lease. A worker that stops, or an outage past the retries, leaves it to the rescuer.
+      if (isTierOutage(err) && this.#state === 'running' && tries < RECORD_RETRIES) {
+        await new Promise((r) => setTimeout(r, RECORD_RETRY_MS));
+        return this.#record(job, via, error, ms, outage, tries + 1);
+      }
       this.#error(`finishing job ${job.id}`, err);
     }
   }
@@ -431,6 +590,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       this.#reserved++;
       w();
     }
+    // Buffered jobs never started: back to queued now, their attempt taken back.
+    if (this.#buffer.length > 0) await this.#giveBack(this.#buffer.splice(0).map((b) => b.job));
     const running = [...this.#inflight.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running.map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -442,12 +603,13 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     if (left.length > 0) {
       // why: return first, then abort, so a handler that ends on abort finds its lease gone.
       try {
-        returned = (await jobSetQueuedIfLeasedBy(this.#pool, this.id, left.map((r) => r.job.id))).length;
+        returned = (await jobSetQueuedIfLeasedBy(this.#pool, this.id, left.map((r) => r.job))).length;
       } catch (err) {
         this.#error('returning jobs', err);
       }
       for (const r of left) r.abort.abort(new Error('worker shutting down'));
     }
+    this.#ft.queue.off('up', this.#queueBack);
     await Promise.all(this.#loops.map((l) => l.stop()));
     await this.#listener?.stop();
     this.#state = 'stopped';
