@@ -1,22 +1,25 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
+import { redactUrls } from '../config/redact.js';
 import { isFivetierError } from '../errors/codes.js';
-import { checkCommand } from './commands/check.js';
-import { migrateCommand } from './commands/migrate.js';
-import { queueCommand } from './commands/queue.js';
-import { startCommand } from './commands/start.js';
-import { statusCommand } from './commands/status.js';
+import { buildProgram } from './program.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
 
-const program = new Command('fivetier')
-  .description('The five-tier data platform: OLTP, Content, OLAP, Queue and Notifications.')
-  .exitOverride();
+const program = buildProgram();
 
-program.addCommand(startCommand());
-program.addCommand(migrateCommand());
-program.addCommand(statusCommand());
-program.addCommand(checkCommand());
-program.addCommand(queueCommand());
+/**
+ * A failure that is not fivetier's own. One the system or a library reports with a code
+ * (`EADDRINUSE` when the HTTP port is taken, `EACCES` …) is the operator's to fix: its message
+ * says it. Anything else is a bug: the stack helps whoever reports it.
+ */
+function describeFailure(err: unknown): string {
+  const e = err as (Error & { code?: unknown }) | undefined;
+  if (e instanceof Error && typeof e.code === 'string') return `${e.message} [${e.code}]`;
+  return String(e?.stack ?? err);
+}
+
+/** What the CLI prints about an error: never a password, even one inside a URL in a message. */
+const say = (text: string) => console.error(`fivetier: ${redactUrls(text)}`);
 
 try {
   await program.parseAsync(process.argv);
@@ -28,9 +31,9 @@ try {
     process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
   }
   if (err instanceof UsageError || isFivetierError(err, 'FT_ERR_CONFIG_INVALID') || isFivetierError(err, 'FT_ERR_CONFIG_UNKNOWN') || isFivetierError(err, 'FT_ERR_INPUT_INVALID')) {
-    console.error(`fivetier: ${(err as Error).message}`);
+    say((err as Error).message);
     process.exit(EXIT_USAGE);
   }
-  console.error(`fivetier: ${isFivetierError(err) ? `${err.message} [${err.code}]` : (err as Error).stack}`);
+  say(isFivetierError(err) ? `${err.message} [${err.code}]` : describeFailure(err));
   process.exit(1);
 }

@@ -21,10 +21,30 @@ export const poolConnections = new Gauge({
   labelNames: ['tier', 'state'] as const,
   registers: [registry],
 });
+export const poolMax = new Gauge({
+  name: 'fivetier_pool_max_connections',
+  help: 'Most connections the runtime pool of each tier may open (its capacity)',
+  labelNames: ['tier'] as const,
+  registers: [registry],
+});
+export const tierCircuitOpen = new Gauge({
+  name: 'fivetier_tier_circuit_open',
+  help: "1 while a tier's circuit is open (its watchdog found it down or it waits to be migrated: calls fail at once), 0 while closed",
+  labelNames: ['tier'] as const,
+  registers: [registry],
+});
 export const tierUp = new Gauge({
   name: 'fivetier_tier_up',
   help: '1 when the tier answered its last health check, 0 when not',
   labelNames: ['tier'] as const,
+  registers: [registry],
+});
+
+// Alerts
+export const alertsFiring = new Gauge({
+  name: 'fivetier_alerts_firing',
+  help: 'Alerts the service evaluates as firing now, per alert',
+  labelNames: ['alert'] as const,
   registers: [registry],
 });
 
@@ -82,5 +102,50 @@ export const consistencyRuns = new Counter({
   name: 'fivetier_consistency_check_runs_total',
   help: 'Consistency check runs, by result (clean, findings, error)',
   labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+// Dead letters and dispatch
+export const queueDeadLetters = new Gauge({
+  name: 'fivetier_queue_dead_letters',
+  help: 'Jobs in the dead letter (attempts exhausted), per queue; sampled by the instance that evaluates alerts',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
+/** Registered on first use (`setRedisUp`): a service without Redis has no such series. */
+const redisUp = new Gauge({
+  name: 'fivetier_redis_up',
+  help: "1 while the queue tier's Redis answers, 0 while workers dispatch from PostgreSQL alone because it does not",
+  registers: [],
+});
+
+/** Set `fivetier_redis_up`, registering it the first time. */
+export function setRedisUp(up: boolean): void {
+  if (!registry.getSingleMetric('fivetier_redis_up')) registry.registerMetric(redisUp);
+  redisUp.set(up ? 1 : 0);
+}
+
+// Maintenance
+export const maintenanceRuns = new Counter({
+  name: 'fivetier_maintenance_runs_total',
+  help: 'Scheduled maintenance runs in this instance, per task and result (ok, error)',
+  labelNames: ['task', 'result'] as const,
+  registers: [registry],
+});
+export const maintenanceRunning = new Gauge({
+  name: 'fivetier_maintenance_running',
+  help: '1 while this instance runs the maintenance task',
+  labelNames: ['task'] as const,
+  registers: [registry],
+});
+export const maintenanceLastRun = new Gauge({
+  name: 'fivetier_maintenance_last_run_timestamp_seconds',
+  help: 'When the maintenance task last finished in this instance (Unix time)',
+  labelNames: ['task'] as const,
+  registers: [registry],
+});
+export const leader = new Gauge({
+  name: 'fivetier_maintenance_leader',
+  help: '1 while this instance holds the maintenance leadership (runs sweep, check, upkeep and alerts)',
   registers: [registry],
 });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { checkConsistency, CHECK_BATCH_SIZE_DEFAULT, CHECK_OUTBOX_AGE_SECONDS_DEFAULT } from '../../cross-tier/consistency-checker.js';
 import { SWEEP_GRACE_SECONDS_DEFAULT } from '../../cross-tier/orphan-sweeper.js';
+import { recordCheckRun } from '../../lifecycle/maintenance-runs.js';
 import { openFivetier } from '../../platform.js';
 import { isUuid } from '../../types.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -24,7 +25,7 @@ export function checkCommand(): Command {
     .description('check cross-tier consistency: I1 dangling content keys, I2 stuck outbox rows, I3 orphan content')
     .option('--tenant <id>', 'check one tenant (default: all)')
     .option('--json', 'print the report as JSON on stdout')
-    .option('--batch-size <n>', `rows per keyset batch (default ${CHECK_BATCH_SIZE_DEFAULT})`, positiveInt('--batch-size', 100_000))
+    .option('--batch-size <n>', `rows per batch: progress, rechecks, outbox pages (default ${CHECK_BATCH_SIZE_DEFAULT})`, positiveInt('--batch-size', 100_000))
     .option('--outbox-age <seconds>', `outbox rows older than this are stuck (default ${CHECK_OUTBOX_AGE_SECONDS_DEFAULT})`, positiveInt('--outbox-age', 10_000_000))
     .option('--grace <seconds>', `content younger than this is not an orphan yet (default ${SWEEP_GRACE_SECONDS_DEFAULT})`, positiveInt('--grace', 10_000_000))
     .option('--no-progress', 'no progress bar')
@@ -35,6 +36,7 @@ export function checkCommand(): Command {
       let exit = 1;
       const progress: Record<string, { done: number; total: number }> = {};
       try {
+        const startedAt = new Date();
         const report = await checkConsistency(ft, {
           tenantId: opts.tenant,
           batchSize: opts.batchSize || undefined,
@@ -56,6 +58,8 @@ export function checkCommand(): Command {
           bar.update('checked', total, total);
         }
         bar.done();
+        // why: `fivetier status` shows when the tiers were last checked and what was found
+        await recordCheckRun(ft, startedAt, report);
         if (opts.json) console.log(JSON.stringify(report, null, 2));
         else {
           const s = report.scanned;

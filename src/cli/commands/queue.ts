@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { openFivetier, type Fivetier } from '../../platform.js';
 import { cancelJob, deleteJob, getJob, listDeadJobs, pauseQueue, queueStats, resumeQueue, retryJob } from '../../queue/operator.js';
+import type { JobRow } from '../../queue/job-states.js';
 import { isUuid } from '../../types.js';
 import { UsageError } from '../usage-error.js';
 
@@ -19,6 +20,11 @@ function jobId(id: string): string {
   return id;
 }
 
+function tenantOption(tenant: string | undefined): string | undefined {
+  if (tenant !== undefined && !isUuid(tenant)) throw new UsageError(`--tenant must be a uuid, got ${JSON.stringify(tenant)}`);
+  return tenant;
+}
+
 function queueName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/.test(name)) throw new UsageError(`queue name must be 1..100 of [A-Za-z0-9:._-], got ${JSON.stringify(name)}`);
   return name;
@@ -26,7 +32,8 @@ function queueName(name: string): string {
 
 /**
  * `fivetier queue ...`: operator actions on the queue tier (docs/queue.md, "CLI").
- * Exit 0 on success, 1 when the job or queue does not fit the action, 2 for bad input.
+ * Exit 0 on success, 1 when the job or queue does not fit the action (or, without --tenant, an
+ * id names jobs of several tenants), 2 for bad input.
  */
 export function queueCommand(): Command {
   const cmd = new Command('queue').description('inspect and operate the job queue');
@@ -46,11 +53,14 @@ export function queueCommand(): Command {
     .description('list dead letters, oldest first')
     .option('--queue <name>', 'only this queue')
     .option('--limit <n>', 'at most n jobs (1..1000)', '50')
-    .action((opts: { queue?: string; limit: string }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { queue?: string; limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be an integer in 1..1000, got ${opts.limit}`);
       return withPlatform(async (ft) => {
-        for (const j of await listDeadJobs(ft.queue, opts.queue ? queueName(opts.queue) : null, limit)) {
+        const jobs = await listDeadJobs(ft.queue, opts.queue ? queueName(opts.queue) : null, limit);
+        if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
+        for (const j of jobs) {
           console.log(`${j.id} ${j.queue_name} ${j.job_type} tenant=${j.tenant_id} attempts=${j.attempts} failed_at=${j.failed_at?.toISOString()} error=${JSON.stringify(j.last_error)}`);
         }
       });
@@ -58,29 +68,44 @@ export function queueCommand(): Command {
   cmd
     .command('show <id>')
     .description('one job as JSON')
-    .action((id: string) =>
-      withPlatform(async (ft) => {
-        const job = await getJob(ft.queue, jobId(id));
+    .option('--tenant <uuid>', "the job's tenant (needed when jobs of several tenants have this id)")
+    .action((id: string, opts: { tenant?: string }) => {
+      const [jid, tenant] = [jobId(id), tenantOption(opts.tenant)];
+      return withPlatform(async (ft) => {
+        const job = await getJob(ft.queue, jid, tenant);
         if (!job) {
-          console.error(`fivetier: no job with id ${id}`);
+          console.error(`fivetier: no job with id ${id}${tenant ? ` for tenant ${tenant}` : ''}`);
           process.exitCode = 1;
         } else console.log(JSON.stringify(job, null, 2));
-      }),
-    );
-  const action = (name: string, description: string, fn: (ft: Fivetier, arg: string) => Promise<unknown>, check: (a: string) => string) =>
+      });
+    });
+  // why: ids are unique per tenant only; an action takes the tenant so it acts on exactly one job
+  const jobAction = (name: string, description: string, fn: (ft: Fivetier, id: string, tenant: string | undefined) => Promise<JobRow>) =>
     cmd
-      .command(`${name} <${name.includes('pause') || name.includes('resume') ? 'queue' : 'id'}>`)
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--tenant <uuid>', "the job's tenant (needed when jobs of several tenants have this id)")
+      .action((id: string, opts: { tenant?: string }) => {
+        const [jid, tenant] = [jobId(id), tenantOption(opts.tenant)];
+        return withPlatform(async (ft) => {
+          const job = await fn(ft, jid, tenant);
+          console.log(`${name}: ${job.id} (tenant ${job.tenant_id})`);
+        });
+      });
+  const queueAction = (name: string, description: string, fn: (ft: Fivetier, queue: string) => Promise<unknown>) =>
+    cmd
+      .command(`${name} <queue>`)
       .description(description)
       .action((arg: string) =>
         withPlatform(async (ft) => {
-          await fn(ft, check(arg));
+          await fn(ft, queueName(arg));
           console.log(`${name}: ${arg}`);
         }),
       );
-  action('retry', 'put a dead job back to queued with its attempts reset', (ft, id) => retryJob(ft.queue, id), jobId);
-  action('delete', 'delete a job that no worker holds (and its logs)', (ft, id) => deleteJob(ft.queue, id), jobId);
-  action('cancel', 'cancel a queued job', (ft, id) => cancelJob(ft.queue, id), jobId);
-  action('pause', 'stop dispatching a queue', (ft, q) => pauseQueue(ft.queue, q), queueName);
-  action('resume', 'dispatch a paused queue again', (ft, q) => resumeQueue(ft.queue, q), queueName);
+  jobAction('retry', 'put a dead job back to queued with its attempts reset', (ft, id, tenant) => retryJob(ft.queue, id, tenant));
+  jobAction('delete', 'delete a job that no worker holds (and its logs)', (ft, id, tenant) => deleteJob(ft.queue, id, tenant));
+  jobAction('cancel', 'cancel a queued job', (ft, id, tenant) => cancelJob(ft.queue, id, tenant));
+  queueAction('pause', 'stop dispatching a queue', (ft, q) => pauseQueue(ft.queue, q));
+  queueAction('resume', 'dispatch a paused queue again', (ft, q) => resumeQueue(ft.queue, q));
   return cmd;
 }
