@@ -9,6 +9,6 @@ export default defineConfig({
     // Test files share one PostgreSQL server (and Redis); two workers suit the 2-core machines.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default', './test/summary-reporter.ts'],
+    reporters: ['default', './test/secrets-reporter.ts', './test/summary-reporter.ts'],
   },
 });
