@@ -37,6 +37,8 @@ describe('GET /health and GET /metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toMatch(/fivetier_pool_connections\{tier="oltp",state="total"\} \d+/);
     expect(res.body).toMatch(/fivetier_tier_up\{tier="content"\} 1/);
+    expect(res.body).toMatch(new RegExp(`fivetier_pool_max_connections\\{tier="oltp"\\} ${ft.oltp.config.pool.max}`));
+    expect(res.body).toMatch(/fivetier_tier_circuit_open\{tier="oltp"\} 0/);
     expect(res.body).toMatch(/fivetier_query_duration_seconds_count\{tier="oltp"\} [1-9]/);
     expect(res.body).not.toMatch(/tenant/);
   });

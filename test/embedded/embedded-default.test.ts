@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,9 +11,8 @@ import { exitCode, freePort, spawnCli, waitForOutput } from '../helpers/processe
  * process, so this is what a user gets from `npm start` on a machine without PostgreSQL.
  */
 describe('the embedded default', () => {
+  // mode 0700: as root, fivetier itself lets the postgres user pass through to the cluster
   const dataDir = mkdtempSync(`${tmpdir()}/fivetier-embedded-`);
-  // Running as root, the server runs as the postgres user, which must reach the folder.
-  chmodSync(dataDir, 0o755);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('serves /health with all five tiers up, and keeps data across a restart', async () => {

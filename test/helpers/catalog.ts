@@ -1,11 +1,11 @@
 import pg from 'pg';
 
 /**
- * A comparable description of a database's schema `public`: tables and their RLS flags and
+ * A comparable description of a database's privileges and its schema `public`: tables and their RLS flags and
  * ACLs, columns, constraints, indexes, policies, triggers, functions and the migration history.
  * Two databases built the same way give equal snapshots.
  */
-export type CatalogSnapshot = Record<'tables' | 'columns' | 'constraints' | 'indexes' | 'policies' | 'triggers' | 'functions' | 'defaultAcls' | 'migrations', string[]>;
+export type CatalogSnapshot = Record<'database' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'policies' | 'triggers' | 'functions' | 'defaultAcls' | 'migrations', string[]>;
 
 export async function catalogSnapshot(url: string): Promise<CatalogSnapshot> {
   const client = new pg.Client({ connectionString: url });
@@ -13,6 +13,8 @@ export async function catalogSnapshot(url: string): Promise<CatalogSnapshot> {
   const q = async (sql: string) => (await client.query(sql)).rows.map((r) => Object.values(r).map(String).join(' | ')).sort();
   try {
     return {
+      // The database's own privileges (migrations revoke TEMPORARY from PUBLIC).
+      database: await q(`select coalesce(datacl::text, '') from pg_database where datname = current_database()`),
       tables: await q(`
         select c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner),
                coalesce(c.relacl::text, ''), coalesce(pg_get_partkeydef(c.oid), '')
@@ -31,7 +33,8 @@ export async function catalogSnapshot(url: string): Promise<CatalogSnapshot> {
         from pg_policies where schemaname = 'public'`),
       triggers: await q(`select tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) from pg_trigger where not tgisinternal`),
       functions: await q(`
-        select p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc)
+        select p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc), p.prosecdef,
+               pg_get_userbyid(p.proowner), coalesce(p.proconfig::text, ''), coalesce(p.proacl::text, '')
         from pg_proc p where p.pronamespace = 'public'::regnamespace`),
       defaultAcls: await q(`select pg_get_userbyid(defaclrole), defaclobjtype, defaclacl::text from pg_default_acl`),
       migrations: await q(`select version, name, checksum from fivetier_migrations`),

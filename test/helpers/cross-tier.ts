@@ -1,8 +1,9 @@
 import type { ConfigOverrides } from '../../src/config/config.js';
 import { migrateTiers } from '../../src/migrate/migrator.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
+import { startService, type Service, type ServiceOptions } from '../../src/service.js';
 import { TIER_NAMES, type TierName } from '../../src/types.js';
-import { newTenant, scratchDatabases, testConfig } from './platform.js';
+import { newTenant, scratchDatabases, testConfig, testRolePassword } from './platform.js';
 
 /** A fresh tenant with its `tenants` row in OLTP (emails and outbox reference it). */
 export async function createTenant(ft: Fivetier): Promise<string> {
@@ -26,13 +27,7 @@ export async function tenantState(ft: Fivetier, tenantId: string) {
  * move or delete rows that other test files plant on purpose.
  */
 export async function openScratchFivetier(label: string, overrides: ConfigOverrides = {}): Promise<{ ft: Fivetier; urls: Record<TierName, string>; env: Record<string, string>; drop: () => Promise<void> }> {
-  const scratch = await scratchDatabases(TIER_NAMES, label);
-  try {
-    await migrateTiers(scratch.urls);
-  } catch (err) {
-    await scratch.drop();
-    throw err;
-  }
+  const scratch = await migratedScratchDatabases(label);
   const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: scratch.urls[t], ...overrides.tiers?.[t] }])) as ConfigOverrides['tiers'];
   const ft = await openFivetier({ config: testConfig({ ...overrides, tiers }), migrate: false });
   // For child processes (spawnCli / spawnScript add the roles' password themselves).
@@ -46,4 +41,46 @@ export async function openScratchFivetier(label: string, overrides: ConfigOverri
       await scratch.drop();
     },
   };
+}
+
+/** Scratch databases of every tier (see scratchDatabases), migrated; dropped again when migrating fails. */
+export async function migratedScratchDatabases(label: string): Promise<{ urls: Record<TierName, string>; drop: () => Promise<void> }> {
+  const scratch = await scratchDatabases(TIER_NAMES, label);
+  try {
+    await migrateTiers(scratch.urls, { rolePassword: testRolePassword() });
+  } catch (err) {
+    await scratch.drop();
+    throw err;
+  }
+  return scratch;
+}
+
+/**
+ * The service (`startService`) on migrated scratch databases of its own, for tests of the work
+ * it does across tenants (relay, workers, upkeep). `config` is laid over the scratch tiers' URLs
+ * and `http: { port: 0 }`, as openScratchFivetier does; a function gets the URLs first (to put a
+ * proxy in front of one). `stop()` stops the service and drops the databases.
+ */
+export async function startScratchService(
+  label: string,
+  options: Omit<ServiceOptions, 'config'> & { config?: ConfigOverrides | ((urls: Record<TierName, string>) => ConfigOverrides | Promise<ConfigOverrides>) } = {},
+): Promise<{ service: Service; urls: Record<TierName, string>; stop: () => Promise<void> }> {
+  const scratch = await migratedScratchDatabases(label);
+  const { config, ...serviceOptions } = options;
+  try {
+    const overrides = typeof config === 'function' ? await config(scratch.urls) : (config ?? {});
+    const tiers = Object.fromEntries(TIER_NAMES.map((t) => [t, { url: scratch.urls[t], ...overrides.tiers?.[t] }])) as ConfigOverrides['tiers'];
+    const service = await startService({ ...serviceOptions, config: testConfig({ http: { port: 0 }, ...overrides, tiers }) });
+    return {
+      service,
+      urls: scratch.urls,
+      stop: async () => {
+        await service.stop();
+        await scratch.drop();
+      },
+    };
+  } catch (err) {
+    await scratch.drop();
+    throw err;
+  }
 }

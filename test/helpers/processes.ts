@@ -1,5 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 
 /** A TCP port that was free a moment ago. */
@@ -30,8 +34,8 @@ export type TestChild = ChildProcessWithoutNullStreams & {
 };
 
 /** A TypeScript script of the repository, run with tsx in a child process (environment: see childEnv). */
-export function spawnScript(script: string, args: string[], env: Record<string, string>): TestChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: childEnv(env) });
+export function spawnScript(script: string, args: string[], env: Record<string, string>, options: { cwd?: string } = {}): TestChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: childEnv(env), cwd: options.cwd });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -40,9 +44,9 @@ export function spawnScript(script: string, args: string[], env: Record<string, 
   return Object.assign(child, { output: () => out, ended });
 }
 
-/** The fivetier CLI from source, in a child process. */
-export function spawnCli(args: string[], env: Record<string, string>): TestChild {
-  return spawnScript('src/cli/main.ts', args, env);
+/** The fivetier CLI from source, in a child process (of the checkout at `cwd`, default this one). */
+export function spawnCli(args: string[], env: Record<string, string>, options: { cwd?: string } = {}): TestChild {
+  return spawnScript('src/cli/main.ts', args, env, options);
 }
 
 /** Resolve when the child's output matches `pattern`; reject if it exits first or time runs out. */
@@ -79,4 +83,58 @@ export function waitForOutput(child: TestChild, pattern: RegExp, timeoutMs = 90_
 /** Resolve with the exit code once the child has ended (null when a signal ended it). */
 export async function exitCode(child: TestChild): Promise<number | null> {
   return (await child.ended).code;
+}
+
+/**
+ * `npm start` of the checkout at `cwd` (default this one), as a user types it: the build, then the
+ * service. It runs in a process group of its own, so `interrupt` reaches npm, its shell and the
+ * service together, as Ctrl-C in a terminal does. Test files that do this run one build at a
+ * time (a lock held until the service listens or exits): two builds writing the same dist/
+ * files at once could hand the second service a half-written module.
+ */
+export async function spawnNpmStart(env: Record<string, string>, options: { cwd?: string } = {}): Promise<TestChild & { interrupt: () => void }> {
+  const release = await buildLock(resolve(options.cwd ?? '.'));
+  const child = spawn('npm', ['start'], { env: childEnv(env), cwd: options.cwd, detached: true });
+  let out = '';
+  let released = false;
+  const done = () => {
+    if (!released) (released = true), release();
+  };
+  const onData = (d: Buffer) => {
+    out += d;
+    if (/listening on/.test(out)) done();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => {
+      done();
+      resolve({ code, signal });
+    }),
+  );
+  const interrupt = () => {
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
+  return Object.assign(child, { output: () => out, ended, interrupt });
+}
+
+/** Take the build lock of the checkout at `dir` (a directory created atomically); resolves with its release. */
+async function buildLock(dir: string): Promise<() => void> {
+  const lock = join(tmpdir(), `fivetier-build-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}.lock`);
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // why: a lock left by a test process that died is older than any build
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startEmbeddedServer } from '../../src/embedded/embedded-server.js';
@@ -15,6 +17,18 @@ export interface TestPostgres {
   stop: () => Promise<void>;
 }
 
+/** The data folder of the embedded server a test run starts when it finds no PostgreSQL. */
+export const TEST_SERVER_DATA_DIR = join(tmpdir(), 'fivetier-test-pg');
+
+/**
+ * The PostgreSQL logs a test run's statements can land in: its own embedded server's, and the
+ * system server's under /var/log/postgresql. Some may be missing or unreadable to this user.
+ */
+export function testServerLogFiles(): string[] {
+  const system = existsSync('/var/log/postgresql') ? readdirSync('/var/log/postgresql').map((f) => join('/var/log/postgresql', f)) : [];
+  return [join(TEST_SERVER_DATA_DIR, 'postgres.log'), ...system];
+}
+
 export async function findTestPostgres(log: (l: string) => void): Promise<TestPostgres> {
   // FIVETIER_TEST_EMBEDDED=1 skips the look-around: what a machine without PostgreSQL gets.
   const candidates =
@@ -27,7 +41,7 @@ export async function findTestPostgres(log: (l: string) => void): Promise<TestPo
   }
   log('starting an embedded PostgreSQL for the tests (none given, none at 127.0.0.1:5432)');
   const server = await startEmbeddedServer({
-    dataDir: `${tmpdir()}/fivetier-test-pg`,
+    dataDir: TEST_SERVER_DATA_DIR,
     port: Number(process.env.FIVETIER_TEST_EMBEDDED_PORT ?? 54339),
     databases: [],
     // why: the data is thrown away after the run; waiting for disk flushes only slows the tests

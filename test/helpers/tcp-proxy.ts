@@ -2,36 +2,63 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy in front of a PostgreSQL server, for fault injection: `cut()` drops every open
- * connection at once (both sides reset), `down()` also refuses new ones until `up()`.
+ * connection at once (both sides reset), `down()` also refuses new ones until `up()`, and
+ * `freeze()` keeps every connection open and accepts new ones but forwards nothing (a hung
+ * server or a network partition) until `thaw()` (new ones reach the server only then, so a
+ * frozen proxy holds none of the server's connection slots).
  * Point a tier's URL at `urlFor(url)` to put the proxy in front of that tier.
  */
 export class TcpProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   #down = false;
+  #frozen = false;
   #port = 0;
   /** Connections dropped by cut() so far. */
   cuts = 0;
 
+  /** Connections accepted while frozen: no upstream yet (see freeze()). */
+  readonly #held = new Set<Socket>();
+  readonly #targetHost: string;
+  readonly #targetPort: number;
+
   private constructor(targetHost: string, targetPort: number) {
+    this.#targetHost = targetHost;
+    this.#targetPort = targetPort;
     this.#server = createServer((client) => {
       if (this.#down) {
         client.destroy();
         return;
       }
-      const upstream = connect(targetPort, targetHost);
-      const pair: [Socket, Socket] = [client, upstream];
-      this.#pairs.add(pair);
-      const close = () => {
-        this.#pairs.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      // why: a connection opened upstream and never forwarded holds one of the server's
+      // connection slots until its authentication timeout; frozen, it waits here instead
+      if (this.#frozen) {
+        this.#held.add(client);
+        const drop = () => {
+          this.#held.delete(client);
+          client.destroy();
+        };
+        client.on('error', drop).on('close', drop);
+        return;
+      }
+      this.#attach(client);
     });
+  }
+
+  /** Connect `client` upstream and forward both ways. */
+  #attach(client: Socket): void {
+    const upstream = connect(this.#targetPort, this.#targetHost);
+    const pair: [Socket, Socket] = [client, upstream];
+    this.#pairs.add(pair);
+    const close = () => {
+      this.#pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.pipe(client);
   }
 
   /** Start a proxy on a free 127.0.0.1 port in front of `targetHost:targetPort`. */
@@ -65,6 +92,8 @@ export class TcpProxy {
 
   /** Reset every open connection (new ones are still accepted). */
   cut(): void {
+    for (const c of this.#held) c.resetAndDestroy();
+    this.#held.clear();
     for (const [a, b] of this.#pairs) {
       a.resetAndDestroy();
       b.resetAndDestroy();
@@ -81,6 +110,31 @@ export class TcpProxy {
 
   up(): void {
     this.#down = false;
+  }
+
+  /** Forward nothing, in either direction, on open or new connections, until thaw(). */
+  freeze(): void {
+    this.#frozen = true;
+    for (const [a, b] of this.#pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }
+  }
+
+  /** Forward again: what was sent meanwhile flows on. */
+  thaw(): void {
+    this.#frozen = false;
+    for (const [a, b] of this.#pairs) {
+      a.pipe(b);
+      b.pipe(a);
+    }
+    for (const client of this.#held) {
+      client.removeAllListeners('error').removeAllListeners('close');
+      this.#attach(client);
+    }
+    this.#held.clear();
   }
 
   /** Open connections through the proxy. */

@@ -4,7 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFivetierError } from '../../src/errors/codes.js';
 import { loadMigrations, SCHEMAS_DIR } from '../../src/migrate/migration-files.js';
+import { MIGRATION_LOCK_KEY } from '../../src/migrate/bootstrap.js';
 import { migrateTier } from '../../src/migrate/migrator.js';
+import { scramVerifier, verifierMatches } from '../../src/migrate/scram.js';
 import { TIER_NAMES } from '../../src/types.js';
 import { scratchDatabases } from '../helpers/platform.js';
 import { exitCode, spawnCli } from '../helpers/processes.js';
@@ -80,5 +82,45 @@ describe('migrator', () => {
     const { rows } = await client.query("select to_regclass('public.half_done') as t");
     await client.end();
     expect(rows[0].t).toBeNull();
+  });
+
+  it('survives its connection being terminated between statements: the migrate fails with a message, the process does not crash', async () => {
+    const fresh = await scratchDatabases(TIER_NAMES, 'cut');
+    const blocker = new pg.Client({ connectionString: fresh.urls.olap });
+    await blocker.connect();
+    try {
+      // Hold the migration lock on one tier, so its migrator waits there, between statements.
+      await blocker.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      const env = Object.fromEntries(TIER_NAMES.map((t) => [`${t.toUpperCase()}_DB_URL`, fresh.urls[t]]));
+      const child = spawnCli(['migrate'], env);
+      let terminated = 0;
+      for (let i = 0; i < 300 && terminated === 0; i++) {
+        const { rowCount } = await blocker.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'fivetier:migrate:olap' and wait_event_type = 'Lock'",
+        );
+        terminated = rowCount ?? 0;
+        if (terminated === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(terminated, 'the olap migrator never waited on the lock').toBe(1);
+      expect(await exitCode(child)).toBe(1);
+      const out = child.output();
+      expect(out).toMatch(/fivetier: the olap tier is unavailable: migration stopped: terminating connection due to administrator command \[FT_ERR_TIER_UNAVAILABLE\]/);
+      expect(out).not.toMatch(/Unhandled 'error' event|\n\s+at /);
+      // The other tiers' migrators were not taken down with it.
+      expect(await history(fresh.urls.oltp)).toEqual(loadMigrations('oltp').map((m) => m.version));
+    } finally {
+      await blocker.end();
+      await fresh.drop();
+    }
+  });
+
+  it("makes SCRAM verifiers in PostgreSQL's format and recognises them", async () => {
+    const verifier = scramVerifier('pässwörd ﬁ with spaces');
+    expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+    expect(verifierMatches(verifier, 'pässwörd ﬁ with spaces')).toBe(true);
+    expect(verifierMatches(verifier, 'pässwörd fi with spaces')).toBe(true); // SASLprep: NFKC folds the ligature
+    expect(verifierMatches(verifier, 'another')).toBe(false);
+    expect(verifierMatches('md5abc', 'x')).toBe(false);
+    expect(verifierMatches(null, 'x')).toBe(false);
   });
 });

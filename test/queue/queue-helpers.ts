@@ -1,8 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
 import type { Fivetier } from '../../src/platform.js';
 import { ensureQueue } from '../../src/queue/operator.js';
-import { freePort } from '../helpers/processes.js';
+import { spawnScript, type TestChild } from '../helpers/processes.js';
 
 /** A queue of this test's own (tests share the database). */
 export async function newQueue(ft: Fivetier, label: string): Promise<string> {
@@ -28,50 +28,30 @@ export async function statusCounts(ft: Fivetier, queue: string): Promise<Record<
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-export const HAVE_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
-
-/** Skip (locally) or fail (CI) when the redis-server binary is missing. */
-export function redisServerOrSkip(): boolean {
-  if (HAVE_REDIS_SERVER) return true;
-  if (process.env.CI === 'true') throw new Error('CI=true but redis-server is not on PATH');
-  console.warn('redis-server is not on PATH: skipping the tests that need a private Redis');
-  return false;
+/** Each job of a queue: its state, attempts, and how many `success` rows its log has. */
+export async function jobOutcomes(ft: Fivetier, queue: string): Promise<Array<{ id: string; status: string; attempts: number; successes: number }>> {
+  const { rows } = await ft.queue.poolFor('worker').query<{ id: string; status: string; attempts: number; successes: number }>(
+    `select j.id, j.status, j.attempts,
+       (select count(*)::int from job_logs l where l.tenant_id = j.tenant_id and l.job_id = j.id and l.status = 'success') as successes
+     from jobs j where j.queue_name = $1`,
+    [queue],
+  );
+  return rows;
 }
 
-/** A private redis-server on a free port (no persistence); restartable on the same port. */
-export class PrivateRedis {
-  port = 0;
-  #child: ChildProcess | undefined;
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (!this.port) this.port = await freePort();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d;
-        if (/Ready to accept connections/.test(out)) {
-          child.stdout!.off('data', onData);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
+/**
+ * A Redis-mode worker process (test/queue/fixtures/redis-worker.ts) on the run's databases,
+ * serving `queue`; see the fixture for what it prints and how its handler behaves.
+ */
+export function spawnRedisWorker(o: { queue: string; redisUrl: string; prefix: string; runsKey: string; concurrency: number; handlerMs: string; rescueMs?: number }): TestChild {
+  return spawnScript('test/queue/fixtures/redis-worker.ts', [], {
+    FT_TEST_TIER_URLS: JSON.stringify(inject('tierUrls')),
+    FT_TEST_QUEUE: o.queue,
+    FT_TEST_REDIS_URL: o.redisUrl,
+    FT_TEST_REDIS_PREFIX: o.prefix,
+    FT_TEST_RUNS_KEY: o.runsKey,
+    FT_TEST_CONCURRENCY: String(o.concurrency),
+    FT_TEST_HANDLER_MS: o.handlerMs,
+    FT_TEST_RESCUE_MS: String(o.rescueMs ?? 0),
+  });
 }

@@ -6,7 +6,8 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { JobWorker, type DispatchMode } from '../../src/queue/worker.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { newQueue, PrivateRedis, redisServerOrSkip, statusCounts, waitFor } from './queue-helpers.js';
+import { PrivateRedis, redisServerOrSkip } from '../helpers/redis-server.js';
+import { jobOutcomes, newQueue, statusCounts, waitFor } from './queue-helpers.js';
 
 const enabled = redisServerOrSkip();
 let ft: Fivetier;
@@ -19,11 +20,7 @@ afterAll(async () => {
 
 /** Every job of the queue completed, each with exactly one successful attempt logged. */
 async function expectEachCompletedOnce(queue: string, total: number): Promise<void> {
-  const { rows } = await ft.queue.poolFor('worker').query<{ status: string; successes: number }>(
-    `select j.status, (select count(*)::int from job_logs l where l.tenant_id = j.tenant_id and l.job_id = j.id and l.status = 'success') as successes
-     from jobs j where j.queue_name = $1`,
-    [queue],
-  );
+  const rows = await jobOutcomes(ft, queue);
   expect(rows).toHaveLength(total);
   expect(rows.filter((r) => r.status !== 'completed')).toEqual([]);
   expect(rows.filter((r) => r.successes !== 1)).toEqual([]);

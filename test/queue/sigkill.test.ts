@@ -45,7 +45,7 @@ describe('a worker killed with SIGKILL in the middle of a job', () => {
     expect(rescued).toEqual([`${job!.id}:queued`]);
     expect(runs).toEqual([2]);
     expect(done.attempts).toBe(2);
-    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.id);
+    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.tenant_id, job!.id);
     expect(logs.map((l) => [l.status, l.attempt])).toEqual([['success', 2]]);
     expect(done.last_error).toMatch(/lease expired/);
   });

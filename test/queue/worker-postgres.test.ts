@@ -4,6 +4,7 @@ import type { Fivetier } from '../../src/platform.js';
 import { enqueue } from '../../src/queue/enqueue.js';
 import { getJob, pauseQueue, resumeQueue, retryJob } from '../../src/queue/operator.js';
 import { JobWorker } from '../../src/queue/worker.js';
+import { RETRY_RULES_SQL } from '../../src/queue/retry.js';
 import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { jobSetCompletedIfRunning, jobSetDeadIfRunning, jobSetQueuedIfLeaseExpired, jobSetRunningFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
@@ -30,7 +31,7 @@ describe('queue, PostgreSQL-only dispatch', () => {
     await waitFor('completed', async () => (await getJob(ft.queue, job!.id))?.status === 'completed');
     await worker.stop();
     expect(seen).toEqual([job!.id]);
-    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.id);
+    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.tenant_id, job!.id);
     expect(logs.map((l) => [l.status, l.attempt])).toEqual([['success', 1]]);
     const metrics = await registry.metrics();
     expect(metrics).toContain(`fivetier_jobs_processed_total{queue="${queue}"} 1`);
@@ -64,8 +65,10 @@ describe('queue, PostgreSQL-only dispatch', () => {
     // Worker A claims with a lease that is already over (as if it hung past its timeout).
     const [a] = await jobSetRunningFair(pool, [queue], 1, 'worker-A', {}, 0, -1_000);
     expect(a?.id).toBe(job!.id);
-    const rescued = await jobSetQueuedIfLeaseExpired(pool, [queue], 10);
+    const rescued = await jobSetQueuedIfLeaseExpired(pool, [queue], 10, RETRY_RULES_SQL);
     expect(rescued.map((r) => r.status)).toEqual(['queued']);
+    // The rescued attempt backs off (test/queue/rescue-backoff.test.ts); skip the wait.
+    await pool.query('update public.jobs set run_at = now() where tenant_id = $1 and id = $2', [a!.tenant_id, a!.id]);
     // Worker B runs the second attempt.
     const [b] = await jobSetRunningFair(pool, [queue], 1, 'worker-B', {}, 60_000, 0);
     expect(b?.attempts).toBe(2);
@@ -97,7 +100,7 @@ describe('queue, PostgreSQL-only dispatch', () => {
     });
     expect(dead.attempts).toBe(3);
     expect(dead.last_error).toBe('boom');
-    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.id);
+    const logs = await jobLogListByJob(ft.queue.poolFor('worker'), job!.tenant_id, job!.id);
     expect(logs.map((l) => l.status)).toEqual(['retry', 'retry', 'failed']);
     // Gaps between attempt starts: 2^1 s and 2^2 s, each +-25% (plus poll slack).
     const gaps = [starts[1]! - starts[0]!, starts[2]! - starts[1]!].map((ms) => ms / 1000);
