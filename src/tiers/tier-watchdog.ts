@@ -45,6 +45,8 @@ export class TierWatchdog extends EventEmitter<{ down: [reason: string]; up: [] 
   #since = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #probing: Promise<void> | undefined;
+  /** performance.now() when the last probe started, and when it ended. */
+  #lastProbeStart = Number.NEGATIVE_INFINITY;
   #lastProbe = Number.NEGATIVE_INFINITY;
   #closed = false;
 
@@ -80,6 +82,7 @@ export class TierWatchdog extends EventEmitter<{ down: [reason: string]; up: [] 
 
   /** Probe now (one probe at a time) and update the state. Never throws. */
   probe(): Promise<void> {
+    if (!this.#probing) this.#lastProbeStart = performance.now();
     this.#probing ??= this.#probeOnce().finally(() => {
       this.#probing = undefined;
       this.#lastProbe = performance.now();
@@ -99,10 +102,12 @@ export class TierWatchdog extends EventEmitter<{ down: [reason: string]; up: [] 
       if (now - this.#lastProbe >= 1_000) void this.probe();
       return;
     }
-    // why: a slow query on a healthy server is probed at most once per bound, not every tick
-    if (now - this.#lastProbe < this.#o.timeoutMs) return;
+    // why: a query that stalled since the last probe began is probed now (a tier that froze just
+    // after it came back must fail its calls within the bound too); one that a probe found on a
+    // healthy server, merely slow, is probed again at most once per bound, not every tick
+    const reprobe = now - this.#lastProbe >= this.#o.timeoutMs;
     for (const c of this.#o.live()) {
-      if (c.busySince > 0 && now - c.busySince > this.#stallMs) {
+      if (c.busySince > 0 && now - c.busySince > this.#stallMs && (reprobe || c.busySince > this.#lastProbeStart)) {
         void this.probe();
         return;
       }
