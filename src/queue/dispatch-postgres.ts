@@ -69,7 +69,7 @@ export class PostgresDispatch {
     const want = Math.min(o.want(), CLAIM_BATCH_MAX);
     if (want <= 0) return 'idle';
     // why: one statement that commits on its own (asynchronously): one round trip per batch
-    const rows = await jobSetRunningFair(o.queue.poolFor('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());
+    const rows = await jobSetRunningFair(o.queue.statements('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());
     if (rows.length > 0) o.onJobs(rows);
     return rows.length === want ? 'more' : 'idle';
   }

@@ -186,20 +186,20 @@ export class RedisDispatch {
     const o = this.#o;
     if (this.dispatched >= o.window / 2) {
       // why: local counts drift (other processes' workers take our jobs); PostgreSQL knows.
-      this.dispatched = await jobCountDispatched(o.queue.poolFor('worker'), o.queues);
+      this.dispatched = await jobCountDispatched(o.queue.statements('worker'), o.queues);
       // why: refill in large batches once half the window has drained; small refills cost a claim each
       if (this.dispatched >= o.window / 2) return 'idle';
     }
     const room = Math.min(o.batch, o.window - this.dispatched);
     if (room <= 0) return 'idle';
     // why: one statement that commits on its own (asynchronously): one round trip per batch
-    const rows = await jobSetDispatchedFair(o.queue.poolFor('worker'), o.queues, room, o.dispatcherId, o.dispatchLeaseMs, o.types());
+    const rows = await jobSetDispatchedFair(o.queue.statements('worker'), o.queues, room, o.dispatcherId, o.dispatchLeaseMs, o.types());
     if (rows.length === 0) return 'idle';
     try {
       await Promise.race([this.#push(rows), delay(PUSH_TIMEOUT_MS).then(() => Promise.reject(new Error(`Redis did not take ${rows.length} jobs within ${PUSH_TIMEOUT_MS} ms`)))]);
     } catch (err) {
       // why: Redis refused the batch; give the jobs back now rather than after the lease.
-      await jobSetQueuedIfLeasedBy(o.queue.poolFor('worker'), o.dispatcherId, rows);
+      await jobSetQueuedIfLeasedBy(o.queue.statements('worker'), o.dispatcherId, rows);
       throw err;
     }
     this.dispatched += rows.length;
@@ -241,7 +241,7 @@ export class RedisDispatch {
     await Promise.race([closing, delay(STOP_WAIT_MS)]);
     for (const c of this.#connections) c.disconnect();
     try {
-      await jobSetQueuedIfLeasedBy(this.#o.queue.poolFor('worker'), this.#o.dispatcherId, null);
+      await jobSetQueuedIfLeasedBy(this.#o.queue.statements('worker'), this.#o.dispatcherId, null);
     } catch (err) {
       this.#o.onError(err);
     }

@@ -40,5 +40,5 @@ export async function getTenantJob(ft: Fivetier, tenantId: string, id: string): 
 export function listAllJobs(ft: Fivetier, filter: JobFilter & { tenantId?: string } = {}): Promise<JobRow[]> {
   const f = checked(filter);
   if (filter.tenantId !== undefined && !isUuid(filter.tenantId)) throw new FivetierError('FT_ERR_TENANT_INVALID', [JSON.stringify(filter.tenantId)]);
-  return jobList(ft.queue.poolFor('worker'), { tenantId: filter.tenantId ?? null, ...f });
+  return jobList(ft.queue.statements('worker'), { tenantId: filter.tenantId ?? null, ...f });
 }

@@ -22,7 +22,7 @@ const AMBIGUOUS_TENANTS_LISTED = 10;
  * tenants have a job with that id and no tenant was given.
  */
 async function findJob(queue: TierClient, id: string, tenantId: string | undefined): Promise<JobRow | undefined> {
-  const pool = queue.poolFor('worker');
+  const pool = queue.statements('worker');
   if (tenantId !== undefined) {
     if (!isUuid(tenantId)) throw new FivetierError('FT_ERR_TENANT_INVALID', [JSON.stringify(tenantId)]);
     return jobGet(pool, tenantId.toLowerCase(), id);
@@ -46,58 +46,58 @@ async function actOnOne(
   if (!job) throw new FivetierError('FT_ERR_QUEUE_JOB_NOT_FOUND', [id]);
   const done = await act(job.tenant_id);
   if (done) return done;
-  const now = await jobGet(queue.poolFor('worker'), job.tenant_id, id);
+  const now = await jobGet(queue.statements('worker'), job.tenant_id, id);
   if (!now) throw new FivetierError('FT_ERR_QUEUE_JOB_NOT_FOUND', [id]);
   throw new FivetierError('FT_ERR_QUEUE_JOB_STATE', [id, now.status, wanted]);
 }
 
 /** Dead letter -> queued with attempts reset. `tenantId` is needed when the id is used by jobs of several tenants. */
 export function retryJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
-  return actOnOne(queue, id, tenantId, 'dead', (t) => jobSetQueuedIfDead(queue.poolFor('worker'), t, id));
+  return actOnOne(queue, id, tenantId, 'dead', (t) => jobSetQueuedIfDead(queue.statements('worker'), t, id));
 }
 
 /** Remove a job no worker holds (and its logs). `tenantId` as for retryJob. */
 export function deleteJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
-  return actOnOne(queue, id, tenantId, 'queued, completed, dead or cancelled', (t) => jobDeleteIfNotLeased(queue.poolFor('worker'), t, id));
+  return actOnOne(queue, id, tenantId, 'queued, completed, dead or cancelled', (t) => jobDeleteIfNotLeased(queue.statements('worker'), t, id));
 }
 
 /** queued -> cancelled. `tenantId` as for retryJob. */
 export function cancelJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
-  return actOnOne(queue, id, tenantId, 'queued', (t) => jobSetCancelledIfQueued(queue.poolFor('worker'), t, id));
+  return actOnOne(queue, id, tenantId, 'queued', (t) => jobSetCancelledIfQueued(queue.statements('worker'), t, id));
 }
 
 /** Stop dispatching a queue's jobs (jobs already running finish). */
 export async function pauseQueue(queue: TierClient, name: string): Promise<JobQueueRow> {
-  const row = await jobQueueSetPaused(queue.poolFor('worker'), name, true);
+  const row = await jobQueueSetPaused(queue.statements('worker'), name, true);
   if (!row) throw new FivetierError('FT_ERR_QUEUE_UNKNOWN', [name]);
   return row;
 }
 
 /** Dispatch a paused queue's jobs again. */
 export async function resumeQueue(queue: TierClient, name: string): Promise<JobQueueRow> {
-  const row = await jobQueueSetPaused(queue.poolFor('worker'), name, false);
+  const row = await jobQueueSetPaused(queue.statements('worker'), name, false);
   if (!row) throw new FivetierError('FT_ERR_QUEUE_UNKNOWN', [name]);
   return row;
 }
 
 /** Create a queue unless it exists. */
 export function ensureQueue(queue: TierClient, name: string, defaultPriority = 100): Promise<JobQueueRow> {
-  return jobQueueInsertIfMissing(queue.poolFor('worker'), name, defaultPriority);
+  return jobQueueInsertIfMissing(queue.statements('worker'), name, defaultPriority);
 }
 
 /** Every queue with its settings. */
 export function listQueues(queue: TierClient): Promise<JobQueueRow[]> {
-  return jobQueueList(queue.poolFor('worker'));
+  return jobQueueList(queue.statements('worker'));
 }
 
 /** Dead letters, oldest first. */
 export function listDeadJobs(queue: TierClient, queueName: string | null = null, limit = 100): Promise<JobRow[]> {
-  return jobListByStatus(queue.poolFor('worker'), 'dead', queueName, limit);
+  return jobListByStatus(queue.statements('worker'), 'dead', queueName, limit);
 }
 
 /** Job counts per queue and state. */
 export function queueStats(queue: TierClient): Promise<Array<{ queue_name: string; status: string; n: number }>> {
-  return jobCountByQueueStatus(queue.poolFor('worker'));
+  return jobCountByQueueStatus(queue.statements('worker'));
 }
 
 /**

@@ -4,7 +4,7 @@
  * attempt, so it waits out that attempt's backoff (the retry rules of retry.ts) before it runs
  * again. Logs one line per rescue pass with counts.
  */
-import type pg from 'pg';
+import type { Queryable } from '../tiers/queryable.js';
 import { jobSetQueuedIfLeaseExpired } from '../tiers/queue/queries/jobs.js';
 import type { JobRow } from './job-states.js';
 import { RETRY_RULES_SQL } from './retry.js';
@@ -15,7 +15,7 @@ export const RESCUE_INTERVAL_MS_DEFAULT = 5_000;
 /** Jobs per rescue batch. */
 export const RESCUE_BATCH_DEFAULT = 500;
 
-export function startRescuer(opts: { pool: pg.Pool; queues: readonly string[] | null; intervalMs: number; log: (line: string) => void; onRescued: (rows: JobRow[]) => void; onError: (err: unknown) => void }): BackgroundLoop {
+export function startRescuer(opts: { pool: Queryable; queues: readonly string[] | null; intervalMs: number; log: (line: string) => void; onRescued: (rows: JobRow[]) => void; onError: (err: unknown) => void }): BackgroundLoop {
   const loop = new BackgroundLoop(
     'rescuer',
     async () => {

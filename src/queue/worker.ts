@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import type { Queryable } from '../tiers/queryable.js';
 import { FivetierError } from '../errors/codes.js';
 import { jobDuration, jobsFailed, jobsProcessed, queueDepth, queueOldestReadyAge } from '../ops/metrics.js';
 import type { Fivetier } from '../platform.js';
@@ -231,8 +231,9 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     return this.#inflight.size;
   }
 
-  get #pool(): pg.Pool {
-    return this.#ft.queue.poolFor('worker');
+  /** The queue tier's single statements as the worker role. */
+  get #pool(): Queryable {
+    return this.#ft.queue.statements('worker');
   }
 
   /**

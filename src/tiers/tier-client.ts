@@ -6,6 +6,7 @@ import { FivetierError } from '../errors/codes.js';
 import { queryDuration } from '../ops/metrics.js';
 import { ROLES, isUuid, type LoginRole, type TierName } from '../types.js';
 import { describeConnectionError, isConnectionError, isUnreachable, mapTierError } from './connection-errors.js';
+import type { Queryable } from './queryable.js';
 import { TierTransaction, type BeginOptions, type TxClient } from './tier-transaction.js';
 import { TIER_TIMEOUT_MS_DEFAULT, TierWatchdog, type TierState } from './tier-watchdog.js';
 import { trackedClientClass, type TrackedClient } from './tracked-client.js';
@@ -59,6 +60,7 @@ export interface TransactionOptions {
  * - `withWorker` runs as `fivetier_worker` (outbox relay, queue dispatch).
  * - `withMaintenance` runs as `fivetier_maintenance` (consistency check, retention, erasure).
  * - `begin` opens a transaction that outlives one callback (the cross-tier protocol).
+ * - `statements(role)` runs single statements that commit on their own (the queue's hot paths).
  *
  * Every transaction resets its session when it ends, so a connection goes back to its pool
  * clean whatever the caller's code did on it. A tier that does not answer fails calls within
@@ -72,6 +74,7 @@ export class TierClient extends EventEmitter<{ down: [reason: string]; up: [] }>
   readonly config: TierConfig;
   readonly #connection: TierConnection;
   readonly #pools = new Map<LoginRole, pg.Pool>();
+  readonly #statements = new Map<LoginRole, Queryable>();
   readonly #live = new Set<TrackedClient>();
   readonly #clientClass: typeof pg.Client;
   readonly #watchdog: TierWatchdog;
@@ -159,6 +162,31 @@ export class TierClient extends EventEmitter<{ down: [reason: string]; up: [] }>
   }
 
   /**
+   * Single statements as `role`, each on a pooled connection, committing on its own: the queue's
+   * batched transitions (claim, dispatch, start, completion), its rescuer and operator actions.
+   * They fail as calls do: at once while the watchdog finds the tier down, and with
+   * FT_ERR_TIER_UNAVAILABLE when the tier refuses or does not answer, which makes the watchdog
+   * look at it now. Statements that need a tenant's rows run in `withTenant` instead.
+   */
+  statements(role: Exclude<LoginRole, 'app'>): Queryable {
+    let statements = this.#statements.get(role);
+    if (!statements) {
+      statements = { query: (config) => this.#statement(role, config) };
+      this.#statements.set(role, statements);
+    }
+    return statements;
+  }
+
+  async #statement<R extends pg.QueryResultRow>(role: LoginRole, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    this.#refuseWhileDown();
+    try {
+      return await this.poolFor(role).query<R>(config);
+    } catch (err) {
+      throw this.#failed(err);
+    }
+  }
+
+  /**
    * Run `fn` in a transaction as the runtime role with `app.current_tenant_id` set for that
    * transaction only (`set_config(..., true)`). Commits when `fn` resolves, rolls back when it
    * throws, and rethrows. Throws FT_ERR_TENANT_INVALID for a tenant id that is not a uuid,
@@ -231,10 +259,15 @@ export class TierClient extends EventEmitter<{ down: [reason: string]; up: [] }>
     return mapTierError(this.name, err);
   }
 
-  async #connect(role: LoginRole): Promise<pg.PoolClient> {
+  /** Throws FT_ERR_TIER_UNAVAILABLE while the tier is not migrated yet or the watchdog finds it down. */
+  #refuseWhileDown(): void {
     if (this.#notReady !== undefined) throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [this.name, this.#notReady]);
     // why: a tier the watchdog found down fails calls at once instead of each waiting out the bound
     if (this.#watchdog.state === 'down') throw new FivetierError('FT_ERR_TIER_UNAVAILABLE', [this.name, this.#watchdog.reason ?? 'down']);
+  }
+
+  async #connect(role: LoginRole): Promise<pg.PoolClient> {
+    this.#refuseWhileDown();
     try {
       return await this.poolFor(role).connect();
     } catch (err) {

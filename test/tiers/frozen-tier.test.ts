@@ -4,7 +4,7 @@ import { OutboxRelay, sendEmail } from '../../src/cross-tier/index.js';
 import { isFivetierError } from '../../src/errors/codes.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import { enqueue } from '../../src/queue/enqueue.js';
-import { ensureQueue } from '../../src/queue/operator.js';
+import { ensureQueue, listQueues, queueStats } from '../../src/queue/operator.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import type { TierName } from '../../src/types.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
@@ -129,6 +129,24 @@ describe('a tier that accepts connections and answers nothing', () => {
       proxies.queue.thaw();
     }
     await eventually('read', () => read('queue'));
+  });
+
+  it("queue: the queue's single statements (operator reads, the worker's batches) fail within the bound as FT_ERR_TIER_UNAVAILABLE, then at once, then work again", async () => {
+    await listQueues(faulty.queue);
+    proxies.queue.freeze();
+    try {
+      const first = await timed(() => listQueues(faulty.queue));
+      expect(first.ms).toBeLessThan(BOUND_MS);
+      expectTierUnavailable(first.error, 'queue');
+      // The watchdog found the tier down: the next statement does not wait out the bound again.
+      await eventually('the queue tier marked down', async () => expect(faulty.queue.state).toBe('down'), BOUND_MS);
+      const next = await timed(() => queueStats(faulty.queue));
+      expect(next.ms).toBeLessThan(100);
+      expectTierUnavailable(next.error, 'queue');
+    } finally {
+      proxies.queue.thaw();
+    }
+    await eventually('listQueues', () => listQueues(faulty.queue));
   });
 
   it('oltp and queue: the relay fails its pass within the bound, then drains the outbox', async () => {
