@@ -4,7 +4,12 @@
  * states, dead letters, processed and failed counts), the outbox backlog and age, the last
  * maintenance runs (consistency check included), the alerts firing and the top tenants. A part
  * whose tier is down says so instead of failing the whole snapshot. Never throws.
+ *
+ * Maintenance comes from two places: the runs of this process (live, with the one in progress),
+ * and the last run of each task recorded in the Notifications tier by whichever instance ran it,
+ * so an instance that does not lead maintenance still shows when the tiers were last checked.
  */
+import { lastMaintenanceRuns, type MaintenanceRunRow } from '../lifecycle/maintenance-runs.js';
 import type { Fivetier } from '../platform.js';
 import { outboxBacklog } from '../tiers/oltp/queries/outbox.js';
 import { jobCountByQueueStatus } from '../tiers/queue/queries/jobs.js';
@@ -52,10 +57,38 @@ export interface OpsSnapshot {
   /** Jobs completed and failed attempts in this process so far, per queue (counters). */
   jobs: { processed: Record<string, number>; failed: Record<string, number> };
   outbox: { backlog: number; oldestAgeSeconds: number } | Unavailable;
+  /** The last consistency check: this process's, else the one recorded by the instance that ran it. */
   consistency: { lastRun: MaintenanceRun | null; findings: Record<string, number> | null };
+  /** The runs of this process, most recent first (one in progress has no endedAt). */
   maintenance: MaintenanceRun[];
+  /** The last recorded run of each task, by any instance (Notifications tier). */
+  recorded: RecordedRun[] | Unavailable;
   alerts: AlertFinding[] | null;
   topTenants: { byVolume: TenantFigures[]; byLatency: TenantFigures[] };
+}
+
+/** One task's last successful run as recorded in the Notifications tier. */
+export interface RecordedRun {
+  task: string;
+  startedAt: Date;
+  endedAt: Date;
+  /** For a consistency check: clean. For the other tasks: true. */
+  ok: boolean;
+  /** Counts only (what the task reported). */
+  summary: Record<string, unknown>;
+}
+
+const recordedRun = (r: MaintenanceRunRow): RecordedRun => ({ task: r.task, startedAt: r.started_at, endedAt: r.finished_at, ok: r.ok, summary: r.summary });
+
+/** The consistency check as the dashboard shows it, from this process's run or else from the record. */
+function lastConsistencyCheck(local: MaintenanceRun | undefined, localFindings: Record<string, number>, recorded: RecordedRun[] | Unavailable): OpsSnapshot['consistency'] {
+  const findingsOrNull = (f: Record<string, number>) => (Object.keys(f).length > 0 ? f : null);
+  if (local) return { lastRun: local, findings: findingsOrNull(localFindings) };
+  const run = 'unavailable' in recorded ? undefined : recorded.find((r) => r.task === 'consistency-check');
+  if (!run) return { lastRun: null, findings: null };
+  const counts = (run.summary.findings ?? {}) as Record<string, unknown>;
+  const findings = Object.fromEntries(Object.entries(counts).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0));
+  return { lastRun: { task: 'consistency check', startedAt: run.startedAt, endedAt: run.endedAt, result: 'ok' }, findings: findingsOrNull(findings) };
 }
 
 async function counterByLabel(metric: { get(): Promise<{ values: ReadonlyArray<{ value: number; labels: object }> }> }, label: string): Promise<Record<string, number>> {
@@ -73,7 +106,7 @@ const why = (err: unknown): Unavailable => ({ unavailable: (err as Error)?.messa
 export async function opsSnapshot(ft: Fivetier, options: { topTenants?: number } = {}): Promise<OpsSnapshot> {
   const top = options.topTenants ?? 8;
   const ops = opsOf(ft);
-  const [health, queueRows, outbox, durations, processed, failed, findings] = await Promise.all([
+  const [health, queueRows, outbox, durations, processed, failed, findings, recordedRows] = await Promise.all([
     checkHealth(ft),
     ft.queue.withWorker((c) => jobCountByQueueStatus(c), { ownStatementsOnly: true }).catch(why),
     ft.oltp.withWorker(async (c) => { const b = await outboxBacklog(c); return { backlog: b.count, oldestAgeSeconds: b.oldestAgeSeconds }; }, { ownStatementsOnly: true }).catch(why),
@@ -81,6 +114,7 @@ export async function opsSnapshot(ft: Fivetier, options: { topTenants?: number }
     counterByLabel(jobsProcessed, 'queue'),
     counterByLabel(jobsFailed, 'queue'),
     counterByLabel(consistencyFindings, 'invariant'),
+    lastMaintenanceRuns(ft).catch(why),
   ]);
 
   const calls = new Map<string, { count: number; sum: number }>();
@@ -123,6 +157,7 @@ export async function opsSnapshot(ft: Fivetier, options: { topTenants?: number }
   }
 
   const maintenance = maintenanceRunsOfThisProcess();
+  const recorded = 'unavailable' in recordedRows ? recordedRows : recordedRows.map(recordedRun);
   return {
     at: new Date().toISOString(),
     status: health.status,
@@ -132,8 +167,9 @@ export async function opsSnapshot(ft: Fivetier, options: { topTenants?: number }
     queue,
     jobs: { processed, failed },
     outbox,
-    consistency: { lastRun: maintenance.find((r) => r.task === 'consistency check') ?? null, findings: Object.keys(findings).length > 0 ? findings : null },
+    consistency: lastConsistencyCheck(maintenance.find((r) => r.task === 'consistency check'), findings, recorded),
     maintenance,
+    recorded,
     alerts: ops.firingAlerts ? ops.firingAlerts() : null,
     topTenants: { byVolume: ft.tenantPerformance.top(top, 'volume'), byLatency: ft.tenantPerformance.top(top, 'latency') },
   };

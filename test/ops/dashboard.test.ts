@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
-import type { OpsSnapshot } from '../../src/ops/ops-snapshot.js';
+import { opsSnapshot, type OpsSnapshot } from '../../src/ops/ops-snapshot.js';
 import { TIER_NAMES } from '../../src/types.js';
 import { openTestApi, type TestApi } from '../api/api-helpers.js';
+import { recordMaintenanceRun } from '../../src/lifecycle/maintenance-runs.js';
+import { openScratchFivetier } from '../helpers/cross-tier.js';
 import { newTenant } from '../helpers/platform.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -54,6 +56,33 @@ describe('GET /dashboard', () => {
     expect(s.alerts).toBeNull();
     expect(s.instance.leader).toBeNull();
     expect(JSON.stringify(s)).not.toMatch(/postgres(ql)?:\/\//);
+  });
+
+  it('shows the maintenance another instance ran: the last recorded run of each task, the consistency check with its findings', async () => {
+    // A platform of its own: the recorded runs are one row per task, shared by whoever runs it.
+    const { ft, drop } = await openScratchFivetier('dashboard-runs');
+    const other = await openTestApi({}, ft);
+    try {
+      const snapshot = async () => (await other.app.inject({ method: 'GET', url: '/dashboard/data.json', headers: { authorization: `Bearer ${other.operatorKey}` } })).json() as OpsSnapshot;
+      const before = await opsSnapshot(ft); // not through the route, which keeps a snapshot for a second
+      expect(before.recorded).toEqual([]);
+      expect(before.consistency).toEqual({ lastRun: null, findings: null });
+
+      // As the leading instance records them (this process ran neither).
+      const checkedAt = new Date(Date.now() - 60_000);
+      await recordMaintenanceRun(ft, 'consistency-check', checkedAt, false, { clean: false, findings: { I1: 2, I2: 0, I3: 1 } });
+      await recordMaintenanceRun(ft, 'orphan-sweep', checkedAt, true, { deleted: 3 });
+      const s = await snapshot();
+      expect(s.maintenance.map((r) => r.task)).not.toContain('consistency check');
+      expect(s.recorded).toEqual([
+        { task: 'consistency-check', startedAt: checkedAt.toISOString(), endedAt: expect.any(String), ok: false, summary: { clean: false, findings: { I1: 2, I2: 0, I3: 1 } } },
+        { task: 'orphan-sweep', startedAt: checkedAt.toISOString(), endedAt: expect.any(String), ok: true, summary: { deleted: 3 } },
+      ]);
+      expect(s.consistency).toEqual({ lastRun: { task: 'consistency check', startedAt: checkedAt.toISOString(), endedAt: expect.any(String), result: 'ok' }, findings: { I1: 2, I3: 1 } });
+    } finally {
+      await other.close();
+      await drop();
+    }
   });
 
   describe('operator only', () => {

@@ -151,10 +151,16 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (c.lastRun) {
       var findings = c.findings ? sum(c.findings) : 0;
       mNodes.push(el('p', {}, ['consistency check ' + ago(c.lastRun.endedAt || c.lastRun.startedAt) + ': ', el('span', { class: c.lastRun.result === 'error' ? 'bad' : findings > 0 ? 'bad' : 'ok', text: c.lastRun.result === 'error' ? 'failed' : !c.lastRun.endedAt ? 'running' : findings > 0 ? findings + ' findings' : 'clean' })]));
-    } else mNodes.push(el('p', { class: 'muted', text: 'no consistency check in this instance yet' }));
+    } else mNodes.push(el('p', { class: 'muted', text: 'no consistency check recorded yet' }));
     mNodes.push(el('table', {}, [el('tr', {}, [el('th', { text: 'task' }), el('th', { text: 'last run' }), el('th', { text: 'result' })])].concat(s.maintenance.map(function (r) {
       return el('tr', {}, [el('td', { text: r.task }), el('td', { text: ago(r.startedAt) }), el('td', { class: r.result === 'error' ? 'bad' : '', text: r.result || 'running' })]);
     }))));
+    if (s.recorded.unavailable) mNodes.push(el('p', { class: 'bad', text: 'recorded runs: ' + s.recorded.unavailable }));
+    else if (s.recorded.length > 0) {
+      mNodes.push(el('table', {}, [el('tr', {}, [el('th', { text: 'recorded (any instance)' }), el('th', { text: 'finished' }), el('th', { text: 'result' })])].concat(s.recorded.map(function (r) {
+        return el('tr', {}, [el('td', { text: r.task }), el('td', { text: ago(r.endedAt) }), el('td', { class: r.ok ? '' : 'bad', text: r.ok ? 'ok' : 'findings' })]);
+      }))));
+    }
     fill('maintenance', mNodes);
 
     function tenantTable(list, title) {
