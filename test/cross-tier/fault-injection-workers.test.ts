@@ -6,7 +6,8 @@ import type { Fivetier } from '../../src/platform.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
 import { waitForOutput, type TestChild } from '../helpers/processes.js';
-import { jobOutcomes, newQueue, spawnRedisWorker, statusCounts, waitFor } from '../queue/queue-helpers.js';
+import { jobOutcomes, newQueue, spawnRedisWorker, statusCounts } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Must-show 5: worker processes in Redis mode SIGKILLed mid-run and restarted, with Redis up.

@@ -10,7 +10,8 @@ import { JOB_PAYLOAD_MAX_BYTES } from '../../src/queue/payload.js';
 import { ROLES, type TierName } from '../../src/types.js';
 import { createTenant, openScratchFivetier, tenantState } from '../helpers/cross-tier.js';
 import { newTenant } from '../helpers/platform.js';
-import { newQueue, waitFor } from '../queue/queue-helpers.js';
+import { newQueue } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /** A payload whose compact JSON is exactly `bytes` long. */
 const payloadOf = (bytes: number) => ({ blob: 'x'.repeat(bytes - '{"blob":""}'.length) });

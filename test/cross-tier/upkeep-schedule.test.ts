@@ -4,21 +4,13 @@ import { ensureOlapPartitions } from '../../src/analytics/index.js';
 import { createNotification, listNotifications } from '../../src/notifications/index.js';
 import type { Service } from '../../src/service.js';
 import { createTenant, startScratchService } from '../helpers/cross-tier.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * The service's scheduled upkeep on its own databases (it works across tenants): retention
  * drops an OLAP partition older than the retention period, and expiry deletes a notification
  * whose time is up, each run logging one line with its counts.
  */
-async function until(ms: number, done: () => Promise<boolean> | boolean): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return done();
-}
-
 describe('scheduled upkeep in the service', () => {
   let service: Service;
   let stop: () => Promise<void>;
@@ -51,8 +43,8 @@ describe('scheduled upkeep in the service', () => {
     await createNotification(ft, tenantId, { userId, type: 'LONG', title: 'stays', message: 'no expiry' });
     const deletedRows = async () => (await ft.notifications.withMaintenance((c) => c.query<{ n: number }>('select count(*)::int as n from public.notifications where tenant_id = $1', [tenantId]))).rows[0]!.n;
 
-    expect(await until(20_000, async () => (await exists(oldNames)) === 0)).toBe(true);
-    expect(await until(20_000, async () => (await deletedRows()) === 1)).toBe(true);
+    await waitFor('the old partitions dropped', async () => (await exists(oldNames)) === 0, 20_000);
+    await waitFor('the expired notification deleted', async () => (await deletedRows()) === 1, 20_000);
     expect((await listNotifications(ft, tenantId, userId)).notifications.map((n) => n.type)).toEqual(['LONG']);
     expect(lines.some((l) => /^olap partitions: \d+ created, \d+ existing, \d+ overlapping; [1-9]\d* dropped/.test(l))).toBe(true);
     expect(lines.some((l) => /^notification expiry: 1 expired notifications deleted/.test(l))).toBe(true);

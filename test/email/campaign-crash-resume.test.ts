@@ -6,7 +6,7 @@ import type { Fivetier } from '../../src/platform.js';
 import { createTenant, openScratchFivetier } from '../helpers/cross-tier.js';
 import { freePort, spawnCli, waitForOutput, type TestChild } from '../helpers/processes.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
-import { waitFor } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Must-show 8: a campaign of 2,000 leads, paused and resumed, and the service (`fivetier start`,

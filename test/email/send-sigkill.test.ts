@@ -6,7 +6,7 @@ import type { Fivetier } from '../../src/platform.js';
 import { openScratchFivetier } from '../helpers/cross-tier.js';
 import { spawnScript, waitForOutput } from '../helpers/processes.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
-import { waitFor } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 import { emailOutcome, jobContext, oneQueuedEmail } from './deliver-fixture.js';
 
 /**

@@ -8,7 +8,7 @@ import { getJob } from '../../src/queue/operator.js';
 import { JobWorker, type JobHandler } from '../../src/queue/worker.js';
 import { openScratchFivetier } from '../helpers/cross-tier.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
-import { waitFor } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 import { emailOutcome, oneQueuedEmail } from './deliver-fixture.js';
 
 /**

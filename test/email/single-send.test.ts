@@ -8,6 +8,7 @@ import { JOB_TYPES } from '../../src/jobs/built-in.js';
 import type { Service } from '../../src/service.js';
 import { startScratchService } from '../helpers/cross-tier.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * A single email (no campaign) through a running service and a real SMTP server: POST /v1/emails
@@ -15,12 +16,6 @@ import { SmtpSink } from '../helpers/smtp-sink.js';
  * job completes and counts it once in OLAP tenant usage, however often it runs; the seed's
  * library sendEmail is counted once and delivers nothing; the cross-tier check stays clean.
  */
-async function until(ms: number, done: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await done()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return done();
-}
-
 describe('a single send through the service', () => {
   let sink: SmtpSink;
   let service: Service;
@@ -70,9 +65,9 @@ describe('a single send through the service', () => {
     const emailId = first.json.id as string;
 
     // Delivered, and every job of the tenant has finished (the track job too).
-    expect(await until(30_000, () => sink.to(to).length > 0)).toBe(true);
-    expect(await until(30_000, async () => (await jobsOf(tenantId)).some((j) => j.job_type === JOB_TYPES.trackEmailSent && j.status === 'completed'))).toBe(true);
-    expect(await until(10_000, async () => (await jobsOf(tenantId)).every((j) => j.status === 'completed'))).toBe(true);
+    await waitFor('the message in the SMTP sink', () => sink.to(to).length > 0, 30_000);
+    await waitFor('the sent event tracked', async () => (await jobsOf(tenantId)).some((j) => j.job_type === JOB_TYPES.trackEmailSent && j.status === 'completed'), 30_000);
+    await waitFor('every job completed', async () => (await jobsOf(tenantId)).every((j) => j.status === 'completed'), 10_000);
 
     const jobs = await jobsOf(tenantId);
     expect(jobs.map((j) => [j.job_type, j.status, j.payload])).toEqual([
@@ -100,19 +95,19 @@ describe('a single send through the service', () => {
     // Without a key the API delivers too.
     const plain = await call(key, 'POST', '/v1/emails', { to, subject: 'Second', body: 'Hello again.' });
     expect(plain.status).toBe(201);
-    expect(await until(30_000, () => sink.to(to).length === 2)).toBe(true);
+    await waitFor('both messages in the SMTP sink', () => sink.to(to).length === 2, 30_000);
     expect(sink.to(to).map((m) => m.subject)).toEqual(['Your order', 'Second']);
-    expect(await until(30_000, async () => (await tenantUsage(ft, tenantId)).emailsSent === 2)).toBe(true);
+    await waitFor('both sends counted in OLAP', async () => (await tenantUsage(ft, tenantId)).emailsSent === 2, 30_000);
 
     // The seed's library sendEmail records a send and queues its tracking: counted once, nothing delivered.
     const recorded = await sendEmail(ft, { tenantId, recipient: `seed-${to}`, subject: 'Recorded', body: 'sent elsewhere' });
-    expect(await until(30_000, async () => (await jobsOf(tenantId)).some((j) => j.payload?.email_id === recorded.emailId && j.status === 'completed'))).toBe(true);
+    await waitFor('the recorded send tracked', async () => (await jobsOf(tenantId)).some((j) => j.payload?.email_id === recorded.emailId && j.status === 'completed'), 30_000);
     expect((await tenantUsage(ft, tenantId)).emailsSent).toBe(3);
     await track(job({ email_id: recorded.emailId }));
     expect((await tenantUsage(ft, tenantId)).emailsSent).toBe(3);
     expect(sink.to(`seed-${to}`)).toHaveLength(0);
 
-    expect(await until(10_000, async () => (await jobsOf(tenantId)).every((j) => j.status === 'completed'))).toBe(true);
+    await waitFor('every job completed', async () => (await jobsOf(tenantId)).every((j) => j.status === 'completed'), 10_000);
     expect(sink.messages.filter((m) => m.to && JSON.stringify(m.to).includes(to))).toHaveLength(2);
     const report = await checkConsistency(ft, { tenantId, record: false });
     expect(report.findings).toEqual({ I1: { count: 0, samples: [] }, I2: { count: 0, samples: [] }, I3: { count: 0, samples: [] } });

@@ -3,21 +3,13 @@ import { lastMaintenanceRuns } from '../../src/lifecycle/maintenance-runs.js';
 import { enqueue } from '../../src/queue/enqueue.js';
 import type { Service } from '../../src/service.js';
 import { createTenant, startScratchService } from '../helpers/cross-tier.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Retention as the service runs it: in the upkeep schedule, leader only, with the ages of
  * `config.retention` (here FIVETIER_RETENTION_DEAD_JOBS_DAYS=30 through the overrides), logging
  * its counts and recording its run for `fivetier status`.
  */
-async function until(ms: number, done: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return done();
-}
-
 describe('retention in the service', () => {
   let service: Service;
   let stop: () => Promise<void>;
@@ -45,10 +37,12 @@ describe('retention in the service', () => {
       ids.push(job!.id);
     }
     const left = async () => (await ft.queue.withMaintenance((c) => c.query<{ id: string }>('select id from public.jobs where tenant_id = $1', [tenantId]))).rows.map((r) => r.id);
-    expect(await until(30_000, async () => (await left()).length === 1)).toBe(true);
+    await waitFor('retention to leave one row', async () => (await left()).length === 1, 30_000);
     expect(await left()).toEqual([ids[1]]);
     // The log line comes once the run is over (the job may be gone a moment before).
-    expect(await until(10_000, async () => lines.some((l) => /^retention: \d+ removed \(.*queue\.dead_jobs [1-9]/.test(l))), lines.join('\n')).toBe(true);
+    await waitFor('the retention line in the log', () => lines.some((l) => /^retention: \d+ removed \(.*queue\.dead_jobs [1-9]/.test(l)), 10_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the log:\n${lines.join('\n')}`);
+    });
     const runs = await lastMaintenanceRuns(ft);
     expect(runs.find((r) => r.task === 'retention')).toMatchObject({ ok: true });
   });

@@ -8,18 +8,13 @@ import { createMailTransport } from '../../src/email/transport.js';
 import { createTenant, startScratchService } from '../helpers/cross-tier.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { joinedUser } from '../helpers/tenant-users.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * SEND_NOTIFICATION through the service against a real SMTP server: an email-channel
  * notification reaches its user's address once, however often it is queued or its job runs;
  * in-app notifications and users who have not joined the tenant get no mail.
  */
-async function until(ms: number, done: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return done();
-}
-
 describe('SEND_NOTIFICATION through the service', () => {
   let sink: SmtpSink;
   let service: Service;
@@ -53,7 +48,7 @@ describe('SEND_NOTIFICATION through the service', () => {
     const notJoined = await createNotification(ft, tenantId, { userId: invitedId, type: 'IMPORT_DONE', title: 'Not yours yet', message: 'not mailed', channel: 'email' });
     for (const n of [mailed, mailed, inApp, notJoined]) await queueNotificationEmail(ft, tenantId, n.notification.id);
 
-    expect(await until(10_000, () => sink.to(owner).length > 0)).toBe(true);
+    await waitFor('the mail to the owner', () => sink.to(owner).length > 0, 10_000);
     // Every job has run (the in-app and not-joined ones completed, sending nothing).
     const unfinished = async () =>
       (await ft.queue.withTenant(tenantId, (c) => c.query<{ n: number }>("select count(*)::int as n from public.jobs where job_type = 'SEND_NOTIFICATION' and status <> 'completed'"))).rows[0]!.n;

@@ -5,7 +5,8 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { SYSTEM_TENANT_ID } from '../../src/types.js';
 import type { Service } from '../../src/service.js';
-import { openProxiedTiers, startOpsService, until } from './ops-harness.js';
+import { openProxiedTiers, startOpsService } from './ops-harness.js';
+import { waitFor } from '../helpers/poll.js';
 import { openFivetier, type Fivetier } from '../../src/platform.js';
 import type { TierName } from '../../src/types.js';
 import { openScratchFivetier } from '../helpers/cross-tier.js';
@@ -65,7 +66,7 @@ describe('alert evaluation', () => {
 
     proxy.up();
     // The tier's circuit closes at the watchdog's next probe (within a second or so).
-    await until('the OLAP circuit to close', () => faulty.olap.state === 'up', 10_000);
+    await waitFor('the OLAP circuit to close', () => faulty.olap.state === 'up', 10_000);
     await alerts.evaluate();
     expect(alerts.firing()).toEqual([]);
     expect(await events()).toEqual([expect.objectContaining({ is_resolved: true })]);
@@ -86,7 +87,7 @@ describe('alert evaluation', () => {
     expect(await recorded()).toBe(0);
     // The tier answers again: the alert, cleared meanwhile, is recorded once, resolved.
     notificationsProxy.up();
-    await until('the Notifications circuit to close', () => faulty.notifications.state === 'up', 10_000);
+    await waitFor('the Notifications circuit to close', () => faulty.notifications.state === 'up', 10_000);
     await alerts.evaluate();
     await alerts.evaluate();
     expect(await recorded()).toBe(1);
@@ -108,7 +109,7 @@ describe('alert evaluation', () => {
       // Five jobs fail their only attempt: five failed attempts, five dead letters.
       const tenantId = randomUUID();
       for (let i = 0; i < 5; i++) await enqueue(direct.queue, tenantId, { type: 'ops.fails', maxAttempts: 1 });
-      await until('five dead letters', async () => (await direct.queue.withMaintenance((c) => c.query<{ n: number }>("select count(*)::int as n from public.jobs where tenant_id = $1 and status = 'dead'", [tenantId]))).rows[0]!.n === 5, 20_000);
+      await waitFor('five dead letters', async () => (await direct.queue.withMaintenance((c) => c.query<{ n: number }>("select count(*)::int as n from public.jobs where tenant_id = $1 and status = 'dead'", [tenantId]))).rows[0]!.n === 5, 20_000);
       await alerts.evaluate();
       expect(alerts.firing().map((f) => f.key).sort()).toEqual(['dead_letter_growth:default', 'job_failures']);
       const events = async (type: string) =>
@@ -158,8 +159,8 @@ describe('alert settings of the service', () => {
       (await env.direct.notifications.withMaintenance((c) => c.query<{ type: string; title: string }>('select type, title from public.notifications where tenant_id = $1 and user_id = $2', [SYSTEM_TENANT_ID, userId]))).rows;
 
     env.proxies.olap.down();
-    await until('the tier_down alert to fire', () => svc!.alerts.firing().some((f) => f.key === 'tier_down:olap'), 20_000);
-    await until('the operator notification', async () => (await notes(operator)).length > 0, 20_000);
+    await waitFor('the tier_down alert to fire', () => svc!.alerts.firing().some((f) => f.key === 'tier_down:olap'), 20_000);
+    await waitFor('the operator notification', async () => (await notes(operator)).length > 0, 20_000);
     // why: the service evaluates every 500 ms here; a few more rounds see the same condition
     await new Promise((r) => setTimeout(r, 2_500));
     expect(svc.alerts.firing().map((f) => f.key)).toContain('tier_down:olap');

@@ -13,7 +13,8 @@ import type { Service } from '../../src/service.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { SYSTEM_TENANT_ID, TIER_NAMES, type TierName } from '../../src/types.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
-import { getJson, NOTE_JOB, startOpsService, until } from './ops-harness.js';
+import { getJson, NOTE_JOB, startOpsService } from './ops-harness.js';
+import { waitFor } from '../helpers/poll.js';
 
 /** The calls of the test traffic, each touching the tiers its name says. */
 export type Op = 'send' | 'oltp-read' | 'oltp-write' | 'content-read' | 'olap-read' | 'enqueue' | 'notifications-read';
@@ -107,7 +108,7 @@ export async function degradation(tier: TierName, mode: Mode, env: { direct: Fiv
     });
 
     // Before: every call answers.
-    await until('traffic before the cut', () => OPS.every((op) => calls.some((c) => c.op === op && c.started === 'before')), 10_000);
+    await waitFor('traffic before the cut', () => OPS.every((op) => calls.some((c) => c.op === op && c.started === 'before')), 10_000);
     const before = calls.filter((c) => c.started === 'before' && c.error);
     expect(before, JSON.stringify(before)).toEqual([]);
 
@@ -115,13 +116,13 @@ export async function degradation(tier: TierName, mode: Mode, env: { direct: Fiv
     phase = 'cutting';
     if (mode === 'refuse') proxy.down();
     else proxy.freeze();
-    await until(`the ${tier} circuit to open`, () => ft.tiers[tier].state === 'down', 15_000);
+    await waitFor(`the ${tier} circuit to open`, () => ft.tiers[tier].state === 'down', 15_000);
     phase = 'outage';
     const outageFrom = calls.length;
     await new Promise((r) => setTimeout(r, 2_500));
 
     // /health and the dashboard show the tier down, its circuit open.
-    const health = await until('/health with only that tier down', async () => {
+    const health = await waitFor('/health with only that tier down', async () => {
       const h = await getJson<HealthReport>(svc, '/health');
       return TIER_NAMES.every((t) => t === tier || h.body.tiers[t].status === 'up') ? h : undefined;
     }, 10_000);
@@ -133,9 +134,9 @@ export async function degradation(tier: TierName, mode: Mode, env: { direct: Fiv
     expect(dashboard.body.tiers.find((t) => t.tier === tier)).toMatchObject({ status: 'down', circuit: 'open' });
 
     // The alert fires: logged now; recorded as one admin event (Notifications: once it returns).
-    await until('the tier_down alert', () => svc.alerts.firing().some((f) => f.key === `tier_down:${tier}`), 10_000);
+    await waitFor('the tier_down alert', () => svc.alerts.firing().some((f) => f.key === `tier_down:${tier}`), 10_000);
     expect(lines.filter((l) => l.includes(`alert firing: tier_down the ${tier} tier is down`))).toHaveLength(1);
-    if (tier !== 'notifications') await until('the admin event', async () => (await alertEvents(direct, tier, startedAt)).length === 1, 10_000);
+    if (tier !== 'notifications') await waitFor('the admin event', async () => (await alertEvents(direct, tier, startedAt)).length === 1, 10_000);
 
     // During the outage: the affected calls fail fast naming the tier; the rest keep answering.
     const during = calls.slice(outageFrom).filter((c) => c.started === 'outage' && c.ended === 'outage');
@@ -150,27 +151,27 @@ export async function degradation(tier: TierName, mode: Mode, env: { direct: Fiv
     if (tier === 'oltp') {
       // Jobs that need no OLTP keep running: notes enqueued during the outage complete.
       const enqueuedDuring = notes.slice(-3);
-      await until('notes completed during the OLTP outage', async () => (await jobStates(direct, tenantId, enqueuedDuring)).every((s) => s === 'completed'), 10_000);
+      await waitFor('notes completed during the OLTP outage', async () => (await jobStates(direct, tenantId, enqueuedDuring)).every((s) => s === 'completed'), 10_000);
     }
 
     // The tier returns: picked up without a restart.
     phase = 'restoring';
     if (mode === 'refuse') proxy.up();
     else proxy.thaw();
-    await until(`the ${tier} circuit to close`, () => ft.tiers[tier].state === 'up', 15_000);
+    await waitFor(`the ${tier} circuit to close`, () => ft.tiers[tier].state === 'up', 15_000);
     phase = 'after';
-    await until('/health up', async () => (await getJson<HealthReport>(svc, '/health')).body.status === 'up', 15_000);
+    await waitFor('/health up', async () => (await getJson<HealthReport>(svc, '/health')).body.status === 'up', 15_000);
     const afterFrom = calls.length;
-    await until('calls after the outage', () => OPS.every((op) => calls.slice(afterFrom).some((c) => c.op === op && c.started === 'after')), 10_000);
+    await waitFor('calls after the outage', () => OPS.every((op) => calls.slice(afterFrom).some((c) => c.op === op && c.started === 'after')), 10_000);
     running = false;
     await Promise.all(loops);
     const afterErrors = calls.slice(afterFrom).filter((c) => c.started === 'after' && c.error);
     expect(afterErrors, JSON.stringify(afterErrors)).toEqual([]);
 
     // Nothing written before or during the outage is lost (read directly, past the proxies).
-    await until('the outbox drained', async () => Number((await direct.oltp.withMaintenance((c) => c.query('select count(*) as n from public.outbox'))).rows[0].n) === 0, 20_000);
+    await waitFor('the outbox drained', async () => Number((await direct.oltp.withMaintenance((c) => c.query('select count(*) as n from public.outbox'))).rows[0].n) === 0, 20_000);
     let lastStates = '';
-    await until('every job completed', async () => {
+    await waitFor('every job completed', async () => {
       const { rows } = await direct.queue.withMaintenance((c) => c.query<{ status: string; n: number }>('select status, count(*)::int as n from public.jobs where tenant_id = $1 group by 1', [tenantId]));
       lastStates = JSON.stringify(rows);
       return rows.length === 1 && rows[0]!.status === 'completed';
@@ -196,8 +197,8 @@ export async function degradation(tier: TierName, mode: Mode, env: { direct: Fiv
     expect(report.findings, JSON.stringify(report.findings)).toEqual({ I1: { count: 0, samples: [] }, I2: { count: 0, samples: [] }, I3: { count: 0, samples: [] } });
 
     // The alert fired once: one admin event, one operator notification; resolved once it cleared.
-    await until('the alert resolved', () => !svc.alerts.firing().some((f) => f.key === `tier_down:${tier}`), 10_000);
-    const events = (await until('the alert recorded and resolved', async () => {
+    await waitFor('the alert resolved', () => !svc.alerts.firing().some((f) => f.key === `tier_down:${tier}`), 10_000);
+    const events = (await waitFor('the alert recorded and resolved', async () => {
       const e = await alertEvents(direct, tier, startedAt);
       return e.length === 1 && e[0]!.is_resolved ? e : undefined;
     }, 15_000))!;

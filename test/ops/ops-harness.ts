@@ -101,19 +101,3 @@ export async function getJson<T = any>(svc: Service, path: string): Promise<{ st
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** Poll `check` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-

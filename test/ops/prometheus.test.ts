@@ -6,7 +6,8 @@ import type { Service } from '../../src/service.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
 import { HAVE_REDIS_SERVER } from '../helpers/redis-server.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
-import { openProxiedTiers, startOpsService, until } from './ops-harness.js';
+import { openProxiedTiers, startOpsService } from './ops-harness.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * The metrics and the alerting rules as Prometheus itself reads them: `promtool check metrics`
@@ -41,7 +42,7 @@ describe.skipIf(!promtool)('Prometheus (promtool)', () => {
     try {
       svc = await startOpsService(env.proxied, { redisUrl: redis.url, sweepIntervalMs: 200, checkIntervalMs: 300 });
       const running = svc;
-      await until('a consistency check', async () => (await (await fetch(`${running.address}/metrics`)).text()).includes('fivetier_maintenance_runs_total{task="consistency check",result="ok"}'), 20_000);
+      await waitFor('a consistency check', async () => (await (await fetch(`${running.address}/metrics`)).text()).includes('fivetier_maintenance_runs_total{task="consistency check",result="ok"}'), 20_000);
       await fetch(`${svc.address}/health`);
       const body = await (await fetch(`${svc.address}/metrics`)).text();
       for (const name of ['fivetier_redis_up 1', 'fivetier_maintenance_leader 1', 'fivetier_consistency_check_runs_total{result="clean"}', 'fivetier_queue_dead_letters', 'fivetier_tier_circuit_open{tier="queue"} 0']) expect(body).toContain(name);

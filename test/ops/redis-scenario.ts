@@ -8,7 +8,8 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { SYSTEM_TENANT_ID, type TierName } from '../../src/types.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
-import { getJson, NOTE_JOB, startOpsService, until } from './ops-harness.js';
+import { getJson, NOTE_JOB, startOpsService } from './ops-harness.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * The queue tier's Redis (a redis-server of the test's own) stopped, or frozen (SIGSTOP: it
@@ -46,39 +47,39 @@ export async function redisDegradation(mode: 'refuse' | 'blackhole', env: { dire
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
-    await until('redis dispatch', () => svc.worker?.mode === 'redis', 15_000);
-    await until('jobs through Redis', () => completed(direct, tenantId, notes.slice(0, 3)), 15_000);
+    await waitFor('redis dispatch', () => svc.worker?.mode === 'redis', 15_000);
+    await waitFor('jobs through Redis', () => completed(direct, tenantId, notes.slice(0, 3)), 15_000);
 
     if (mode === 'refuse') await redis.stop();
     else redis.freeze();
-    await until('/health to show Redis down', async () => (await getJson<HealthReport>(svc, '/health')).body.redis?.status === 'down', 10_000);
+    await waitFor('/health to show Redis down', async () => (await getJson<HealthReport>(svc, '/health')).body.redis?.status === 'down', 10_000);
     const health = await getJson<HealthReport>(svc, '/health');
     expect(health.body.status).toBe('degraded');
     expect((await getJson<OpsSnapshot>(svc, '/dashboard/data.json')).body.redis).toEqual({ status: 'down' });
-    await until('postgres dispatch', () => svc.worker?.mode === 'postgres', 15_000);
-    await until('the redis_down alert', async () => (await alertEvents(direct, startedAt)).length === 1, 10_000);
+    await waitFor('postgres dispatch', () => svc.worker?.mode === 'postgres', 15_000);
+    await waitFor('the redis_down alert', async () => (await alertEvents(direct, startedAt)).length === 1, 10_000);
     // Jobs enqueued while Redis is down run all the same.
     const during = notes.length;
-    await until('jobs enqueued during the outage', () => notes.length >= during + 3, 10_000);
-    await until('jobs run during the outage', () => completed(direct, tenantId, notes.slice(during, during + 3)), 15_000);
+    await waitFor('jobs enqueued during the outage', () => notes.length >= during + 3, 10_000);
+    await waitFor('jobs run during the outage', () => completed(direct, tenantId, notes.slice(during, during + 3)), 15_000);
 
     if (mode === 'refuse') await redis.start();
     else redis.thaw();
-    await until('/health to show Redis up', async () => (await getJson<HealthReport>(svc, '/health')).body.status === 'up', 15_000);
-    await until('redis dispatch again', () => svc.worker?.mode === 'redis', 15_000);
+    await waitFor('/health to show Redis up', async () => (await getJson<HealthReport>(svc, '/health')).body.status === 'up', 15_000);
+    await waitFor('redis dispatch again', () => svc.worker?.mode === 'redis', 15_000);
     const back = notes.length;
-    await until('jobs enqueued after the outage', () => notes.length >= back + 3, 10_000);
+    await waitFor('jobs enqueued after the outage', () => notes.length >= back + 3, 10_000);
     running = false;
     await traffic;
     expect(failures).toEqual([]);
 
-    await until('every job completed', async () => {
+    await waitFor('every job completed', async () => {
       const { rows } = await direct.queue.withMaintenance((c) => c.query<{ status: string }>('select distinct status from public.jobs where tenant_id = $1', [tenantId]));
       return rows.length === 1 && rows[0]!.status === 'completed';
     }, 40_000);
     const jobs = await direct.queue.withMaintenance((c) => c.query<{ job_type: string; n: number }>('select job_type, count(*)::int as n from public.jobs where tenant_id = $1 group by 1', [tenantId]));
     expect(Object.fromEntries(jobs.rows.map((r) => [r.job_type, r.n]))).toEqual({ [NOTE_JOB]: notes.length, track_email_sent: sent.length });
-    const events = (await until('the alert resolved', async () => {
+    const events = (await waitFor('the alert resolved', async () => {
       const e = await alertEvents(direct, startedAt);
       return e.length === 1 && e[0]!.is_resolved ? e : undefined;
     }, 15_000))!;

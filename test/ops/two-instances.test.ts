@@ -6,7 +6,7 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { openScratchFivetier } from '../helpers/cross-tier.js';
 import { exitCode, freePort, spawnScript, waitForOutput, type TestChild } from '../helpers/processes.js';
-import { until } from './ops-harness.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Must-show 3: two service instances on the same tiers. Both relay and run jobs; only the leader
@@ -80,8 +80,8 @@ describe('two service instances on the same tiers', () => {
     };
     await produce(JOBS_BEFORE);
     // Both instances run jobs, and both have seen maintenance runs happen (by the leader only).
-    await until('both instances running jobs', () => done(a.output()).length > 0 && done(b.output()).length > 0, 20_000);
-    await until('maintenance runs in the leader', () => runsOf('a', a.output()).filter((r) => r.task === 'consistency check').length >= 2, 20_000);
+    await waitFor('both instances running jobs', () => done(a.output()).length > 0 && done(b.output()).length > 0, 20_000);
+    await waitFor('maintenance runs in the leader', () => runsOf('a', a.output()).filter((r) => r.task === 'consistency check').length >= 2, 20_000);
     expect(runsOf('b', b.output())).toEqual([]);
     expect(leadsAt(b.output())).toEqual([]);
 
@@ -96,11 +96,11 @@ describe('two service instances on the same tiers', () => {
     // The lock goes with the dead session at once; the survivor takes it at its next try.
     expect(takeover, `took over ${takeover} ms after the kill`).toBeLessThan(LEASE_MS + 1_000);
     await producing;
-    await until('maintenance runs in the new leader', () => ['orphan sweep', 'consistency check', 'olap partitions'].every((t) => runsOf('b', b.output()).some((r) => r.task === t)), 20_000);
+    await waitFor('maintenance runs in the new leader', () => ['orphan sweep', 'consistency check', 'olap partitions'].every((t) => runsOf('b', b.output()).some((r) => r.task === t)), 20_000);
 
     // Every job enqueued before, during and after the kill completes (those the dead instance
     // held are rescued when their lease expires).
-    await until('every job completed', async () => {
+    await waitFor('every job completed', async () => {
       const { rows } = await ft.queue.withMaintenance((c) => c.query<{ status: string; n: number }>('select status, count(*)::int as n from public.jobs where tenant_id = $1 group by 1', [tenantId]));
       return rows.length === 1 && rows[0]!.status === 'completed' && rows[0]!.n === ids.length;
     }, 60_000);

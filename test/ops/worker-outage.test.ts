@@ -6,7 +6,8 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { OUTAGE_RETRY_MAX_SECONDS, outageRetry } from '../../src/queue/retry.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { newQueue, waitFor } from '../queue/queue-helpers.js';
+import { newQueue } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Workers act on a tier's open circuit: a job whose handler fails because a tier is down

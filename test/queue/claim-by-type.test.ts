@@ -3,7 +3,8 @@ import type { Fivetier } from '../../src/platform.js';
 import { enqueue } from '../../src/queue/enqueue.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
-import { newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { newQueue, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /** A worker started with handlers for only some job types never claims the others. */
 describe.each(['postgres', 'redis'] as const)('a worker claims only the job types it handles (%s dispatch)', (mode) => {

@@ -4,7 +4,8 @@ import type { Fivetier } from '../../src/platform.js';
 import { JobWorker, type DispatchMode } from '../../src/queue/worker.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
-import { newQueue, waitFor } from './queue-helpers.js';
+import { newQueue } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 let ft: Fivetier;
 beforeAll(async () => {

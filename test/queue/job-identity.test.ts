@@ -8,7 +8,8 @@ import { JobWorker } from '../../src/queue/worker.js';
 import { jobSetDeadIfRunning, jobSetRunningFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
 import { exitCode, spawnCli } from '../helpers/processes.js';
-import { newQueue, waitFor } from './queue-helpers.js';
+import { newQueue } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * A job's identity is (tenant_id, id): ids are unique per tenant only, so two tenants may

@@ -11,17 +11,6 @@ export async function newQueue(ft: Fivetier, label: string): Promise<string> {
   return name;
 }
 
-/** Poll `check` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Job counts by status in one queue. */
 export async function statusCounts(ft: Fivetier, queue: string): Promise<Record<string, number>> {
   const { rows } = await ft.queue.poolFor('worker').query<{ status: string; n: number }>('select status, count(*)::int as n from jobs where queue_name = $1 group by 1', [queue]);

@@ -12,7 +12,8 @@ import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
 import { freePort } from '../helpers/processes.js';
 import { redisServerOrSkip, startRedisServer } from '../helpers/redis-server.js';
-import { jobOutcomes, newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { jobOutcomes, newQueue, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const enabled = redisServerOrSkip();
 

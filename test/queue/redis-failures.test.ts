@@ -7,7 +7,8 @@ import { JobWorker, type DispatchMode } from '../../src/queue/worker.js';
 import { jobInsertMany } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
 import { PrivateRedis, redisServerOrSkip } from '../helpers/redis-server.js';
-import { jobOutcomes, newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { jobOutcomes, newQueue, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const enabled = redisServerOrSkip();
 let ft: Fivetier;

@@ -8,7 +8,8 @@ import { enqueue } from '../../src/queue/enqueue.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { jobInsertMany, jobSetDispatchedFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
-import { newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { newQueue, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const redisUrl = inject('redisUrl');
 let ft: Fivetier;

@@ -9,7 +9,8 @@ import { bullJobId } from '../../src/queue/dispatch-redis.js';
 import { jobInsertMany, jobSetDispatchedFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier, testRedisPrefix } from '../helpers/platform.js';
 import { exitCode, spawnScript, waitForOutput } from '../helpers/processes.js';
-import { jobOutcomes, newQueue, spawnRedisWorker, statusCounts, waitFor } from './queue-helpers.js';
+import { jobOutcomes, newQueue, spawnRedisWorker, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const redisUrl = inject('redisUrl');
 let ft: Fivetier;

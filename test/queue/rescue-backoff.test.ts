@@ -6,7 +6,8 @@ import { backoffRange } from '../../src/queue/retry.js';
 import { JobWorker } from '../../src/queue/worker.js';
 import { jobSetRunningFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { newQueue, waitFor } from './queue-helpers.js';
+import { newQueue } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 let ft: Fivetier;
 beforeAll(async () => {

@@ -7,7 +7,8 @@ import { JobWorker } from '../../src/queue/worker.js';
 import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
 import { exitCode, spawnScript, waitForOutput } from '../helpers/processes.js';
-import { newQueue, waitFor } from './queue-helpers.js';
+import { newQueue } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 let ft: Fivetier;
 beforeAll(async () => {

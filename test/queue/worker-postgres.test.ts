@@ -8,7 +8,8 @@ import { RETRY_RULES_SQL } from '../../src/queue/retry.js';
 import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { jobSetCompletedIfRunning, jobSetDeadIfRunning, jobSetQueuedIfLeaseExpired, jobSetRunningFair } from '../../src/tiers/queue/queries/jobs.js';
 import { newTenant, openTestFivetier } from '../helpers/platform.js';
-import { newQueue, statusCounts, waitFor } from './queue-helpers.js';
+import { newQueue, statusCounts } from './queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 import { registry } from '../../src/ops/metrics.js';
 
 let ft: Fivetier;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Fivetier } from '../../src/platform.js';
 import { Leadership } from '../../src/runtime/leadership.js';
 import { openTestFivetier } from '../helpers/platform.js';
-import { waitFor } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /** One leader at a time among instances; leadership moves when the leader's session dies. */
 describe('leadership by advisory lock', () => {

@@ -14,7 +14,7 @@ import { jobLogListByJob } from '../../src/tiers/queue/queries/job-logs.js';
 import { ROLES, TIER_NAMES, type TierName } from '../../src/types.js';
 import { migratedScratchDatabases } from '../helpers/cross-tier.js';
 import { newTenant, openTestFivetier, testConfig } from '../helpers/platform.js';
-import { waitFor } from '../queue/queue-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * The probe's attack on the run's migrated databases: inside tenant A's transaction, create a
