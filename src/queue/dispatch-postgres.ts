@@ -24,6 +24,10 @@ export interface PostgresDispatchOptions {
   want: () => number;
   /** Called at every step, claim or not (the worker gives back buffered jobs that waited too long). */
   onStep: () => void;
+  /** Called before a claim, in the loop (so never beside one): the worker settles jobs in doubt. */
+  beforeClaim: () => Promise<void>;
+  /** A claim failed: its statement may have committed without an answer. */
+  onClaimFailed: () => void;
   timeoutsMs: () => Record<string, number>;
   /** Job types claimed: the ones with handlers here. */
   types: () => readonly string[];
@@ -68,8 +72,15 @@ export class PostgresDispatch {
     o.onStep();
     const want = Math.min(o.want(), CLAIM_BATCH_MAX);
     if (want <= 0) return 'idle';
-    // why: one statement that commits on its own (asynchronously): one round trip per batch
-    const rows = await jobSetRunningFair(o.queue.statements('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());
+    await o.beforeClaim();
+    let rows: JobRow[];
+    try {
+      // why: one statement that commits on its own (asynchronously): one round trip per batch
+      rows = await jobSetRunningFair(o.queue.statements('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());
+    } catch (err) {
+      o.onClaimFailed();
+      throw err;
+    }
     if (rows.length > 0) o.onJobs(rows);
     return rows.length === want ? 'more' : 'idle';
   }

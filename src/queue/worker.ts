@@ -17,7 +17,9 @@ import {
   jobSetDeadIfRunning,
   jobSetQueuedForRetryIfRunning,
   jobSetQueuedIfLeasedBy,
+  jobSetQueuedIfUnheld,
   jobSetQueuedIfUnstarted,
+  heldJobKey,
   jobSetRunningManyIfDispatched,
 } from '../tiers/queue/queries/jobs.js';
 import { Batcher } from './batcher.js';
@@ -164,6 +166,13 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #slotWaiters: Array<() => void> = [];
   /** Outcomes of finished handlers being written to PostgreSQL. */
   readonly #recording = new Set<Promise<void>>();
+  /** The jobs (jobKey) whose outcome is being written: still running under this worker's lease. */
+  readonly #recordingJobs = new Set<string>();
+  /**
+   * A claim or a give-back failed: jobs may be running under this worker's lease that it does
+   * not hold. The next claim step gives them back first (PostgreSQL-only mode).
+   */
+  #inDoubt = false;
   /** Slots taken by jobs from Redis that are being started (not yet in #inflight). */
   #reserved = 0;
   readonly #wantedQueues: readonly string[] | undefined;
@@ -305,6 +314,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           owner: this.id,
           want: () => this.#claimWant(),
           onStep: () => this.#expireBuffered(),
+          beforeClaim: () => this.#settleInDoubt(),
+          onClaimFailed: () => void (this.#inDoubt = true),
           timeoutsMs: () => this.#timeouts(),
           types: () => this.handlerTypes,
           defaultTimeoutMs: JOB_TIMEOUT_MS_FALLBACK,
@@ -412,10 +423,28 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     if (this.#state === 'running') this.#o.log(`worker ${this.id}: ${jobs.length} buffered jobs not started within half the lease grace go back to queued; buffer now ${this.#prefetch}`);
     const write = jobSetQueuedIfUnstarted(this.#pool, this.id, jobs)
       .then(() => this.#pg?.wake())
-      .catch((err: unknown) => this.#error('giving back buffered jobs', err))
+      .catch((err: unknown) => {
+        this.#inDoubt = true;
+        this.#error('giving back buffered jobs', err);
+      })
       .finally(() => this.#recording.delete(write));
     this.#recording.add(write);
     return write;
+  }
+
+  /**
+   * Give back the jobs running under this worker's lease that it does not hold (a claim whose
+   * answer was lost, a give-back that failed), so they run again now rather than after their
+   * lease. Runs in the claim loop, never beside a claim; throws (and stays in doubt) while the
+   * queue tier is down.
+   */
+  async #settleInDoubt(): Promise<void> {
+    if (!this.#inDoubt) return;
+    const held = [...this.#buffer.map((b) => b.job), ...[...this.#inflight.values()].map((r) => r.job)].map((j) => heldJobKey(j.tenant_id, j.id));
+    for (const key of this.#recordingJobs) held.push(key);
+    const rows = await jobSetQueuedIfUnheld(this.#pool, this.id, held);
+    this.#inDoubt = false;
+    if (rows.length > 0) this.#o.log(`worker ${this.id}: ${rows.length} jobs claimed here without an answer (or given back by a failed write) go back to queued`);
   }
 
   /** The timeout of a job type (looked up once per type). */
@@ -492,7 +521,12 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       this.#handOver();
       // why: a wake-up that claims nothing still costs the loop a step and a fresh sleep timer
       if (this.#pg && this.#claimWant() > 0) this.#pg.wake();
-      const write = this.#record(job, via, error, ms, outage).finally(() => this.#recording.delete(write));
+      const key = heldJobKey(job.tenant_id, job.id);
+      this.#recordingJobs.add(key);
+      const write = this.#record(job, via, error, ms, outage).finally(() => {
+        this.#recording.delete(write);
+        this.#recordingJobs.delete(key);
+      });
       this.#recording.add(write);
       return write;
     });

@@ -285,6 +285,31 @@ export async function jobSetQueuedIfUnstarted(db: Queryable, owner: string, jobs
 }
 
 /**
+ * Every job `running` under this owner's lease that the owner does not hold (`heldKeys`: its
+ * buffered, running and recording jobs, as `tenant id` + ' ' + `job id`) goes back to `queued`,
+ * its attempt taken back. Such a job was claimed by a statement whose answer never came (the
+ * tier froze or the connection broke after the server committed it), or given back by a write
+ * that failed: without this it would wait for its lease to expire. Run by a worker before its
+ * next claim once a claim or a give-back failed; never concurrently with its own claims.
+ */
+export async function jobSetQueuedIfUnheld(db: Queryable, owner: string, heldKeys: readonly string[]): Promise<Array<Pick<JobRow, 'tenant_id' | 'id'>>> {
+  const { rows } = await db.query<Pick<JobRow, 'tenant_id' | 'id'>>({
+    name: 'jobSetQueuedIfUnheld',
+    // why: lease_expires_at IS NOT NULL lets idx_jobs_lease (leased jobs only) serve the lookup
+    text: `UPDATE public.jobs j SET status = 'queued', attempts = j.attempts - 1, run_at = now(), started_at = NULL,
+        updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+      WHERE j.lease_expires_at IS NOT NULL AND j.status = 'running' AND j.lease_owner = $1
+        AND NOT (${JOB_KEY_SQL} = ANY ($2::text[]))
+      RETURNING j.tenant_id, j.id`,
+    values: [owner, heldKeys],
+  });
+  return rows;
+}
+
+/** The key `jobSetQueuedIfUnheld` compares held jobs by. */
+export const heldJobKey = jobKey;
+
+/**
  * Rescue up to `limit` jobs whose lease expired: dispatched -> queued at once (Redis lost the
  * copy; the job never started, so no attempt was spent); running -> queued after the backoff of
  * the attempt it spent (the worker died or hung), or -> dead when it was the last attempt;
