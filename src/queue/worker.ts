@@ -175,6 +175,8 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #inDoubt = false;
   /** Slots taken by jobs from Redis that are being started (not yet in #inflight). */
   #reserved = 0;
+  /** Jobs from Redis being started here: their start statement or a slot not through yet. */
+  #starting = 0;
   readonly #wantedQueues: readonly string[] | undefined;
   // why: one statement for many completions / starts keeps PostgreSQL round trips per job low.
   readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, Pick<JobRow, 'completed_at'> | undefined>(async (items) => {
@@ -439,7 +441,9 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
    * queue tier is down.
    */
   async #settleInDoubt(): Promise<void> {
-    if (!this.#inDoubt) return;
+    // why: a job from Redis that is not in #inflight yet (a switch to PostgreSQL-only mode
+    // leaves such starts finishing) is held without being in the lists below; settle after it
+    if (!this.#inDoubt || this.#starting > 0) return;
     const held = [...this.#buffer.map((b) => b.job), ...[...this.#inflight.values()].map((r) => r.job)].map((j) => heldJobKey(j.tenant_id, j.id));
     for (const key of this.#recordingJobs) held.push(key);
     const rows = await jobSetQueuedIfUnheld(this.#pool, this.id, held);
@@ -469,28 +473,35 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
    */
   async #fromRedis(tenantId: string, id: string): Promise<void> {
     const redis = this.#redis;
-    let job: JobRow | undefined;
+    if (this.#state !== 'running') return;
+    // why: counted until the job runs or is given back, so #settleInDoubt waits for it
+    this.#starting++;
     try {
-      if (this.#state !== 'running') return;
-      job = await this.#starts.add({ tenantId, id });
-      redis?.taken();
-      if (!job) return; // a stale copy: the job was started, rescued or changed meanwhile
-    } catch (err) {
-      return void this.#error('redis job', err);
-    }
-    await this.#slot();
-    try {
-      if (this.#state !== 'running') {
-        // why: started here but never run: give it back now rather than after its lease.
-        await jobSetQueuedIfLeasedBy(this.#pool, this.id, [job]).catch((err: unknown) => this.#error('returning job', err));
-        return;
+      let job: JobRow | undefined;
+      try {
+        job = await this.#starts.add({ tenantId, id });
+        redis?.taken();
+        if (!job) return; // a stale copy: the job was started, rescued or changed meanwhile
+      } catch (err) {
+        return void this.#error('redis job', err);
       }
-      void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
+      await this.#slot();
+      try {
+        if (this.#state !== 'running') {
+          // why: started here but never run: give it back now rather than after its lease.
+          await jobSetQueuedIfLeasedBy(this.#pool, this.id, [job]).catch((err: unknown) => this.#error('returning job', err));
+          return;
+        }
+        void this.#run(job, 'redis'); // in #inflight from here on, so the reservation can go
+      } finally {
+        this.#reserved--;
+        this.#handOver();
+      }
     } finally {
-      this.#reserved--;
-      this.#handOver();
+      this.#starting--;
     }
   }
+
 
   /** Take a slot: resolves once fewer than `concurrency` jobs run or are being started here. */
   #slot(): Promise<void> {
