@@ -24,6 +24,22 @@ afterAll(async () => {
   await ft?.close();
 });
 
+/**
+ * `n` jobs of one tenant in `queue`, left dispatched as a dispatcher that is gone leaves them
+ * (queued -> dispatched under its lease of `leaseMs`), each with the BullMQ copies whose attempts
+ * `copiesOf` lists (by default one, under the job's attempts, as a dispatcher adds it).
+ */
+async function dispatchedWithCopies(queue: string, prefix: string, n: number, leaseMs: number, copiesOf: (attempts: number) => number[] = (a) => [a]): Promise<{ ids: string[]; bull: Queue }> {
+  const tenant = newTenant();
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await ft.queue.withTenant(tenant, (c) => jobInsertMany(c, tenant, queue, 'test.work', null, ids, ids.map(() => ({}))));
+  const rows = await jobSetDispatchedFair(ft.queue.poolFor('worker'), [queue], n, 'a-gone-dispatcher', leaseMs);
+  expect(rows).toHaveLength(n);
+  const bull = new Queue(queue, { connection: redis, prefix });
+  await bull.addBulk(rows.flatMap((r) => copiesOf(r.attempts).map((attempts) => ({ name: r.job_type, data: { t: r.tenant_id, i: r.id }, opts: { jobId: bullJobId({ t: r.tenant_id, i: r.id }, attempts), removeOnComplete: true, removeOnFail: true } }))));
+  return { ids, bull };
+}
+
 describe.runIf(redisUrl)('Redis mode: a worker SIGKILLed while it holds jobs active in BullMQ', () => {
   it('a new worker completes every job within a bounded time, each once, and BullMQ lets go of the dead copies', { timeout: 60_000 }, async () => {
     const queue = await newQueue(ft, 'rkill');
@@ -94,13 +110,8 @@ describe.runIf(redisUrl)('Redis mode: a worker SIGKILLed while it holds jobs act
   it('copies a worker took from Redis and died before starting: BullMQ gives them back and a new worker runs the jobs', { timeout: 60_000 }, async () => {
     const queue = await newQueue(ft, 'rtake');
     const prefix = testRedisPrefix();
-    const tenant = newTenant();
-    const ids = Array.from({ length: 3 }, () => randomUUID());
-    await ft.queue.withTenant(tenant, (c) => jobInsertMany(c, tenant, queue, 'test.work', null, ids, ids.map(() => ({}))));
     // Dispatched as a dispatcher would (queued -> dispatched, one copy each, attempts 0 in the id).
-    const rows = await jobSetDispatchedFair(ft.queue.poolFor('worker'), [queue], 3, 'a-gone-dispatcher', 1_000);
-    const bull = new Queue(queue, { connection: redis, prefix });
-    await bull.addBulk(rows.map((r) => ({ name: r.job_type, data: { t: r.tenant_id, i: r.id }, opts: { jobId: bullJobId({ t: r.tenant_id, i: r.id }, r.attempts), removeOnComplete: true, removeOnFail: true } })));
+    const { ids, bull } = await dispatchedWithCopies(queue, prefix, 3, 1_000);
     const taker = spawnScript('test/queue/fixtures/bullmq-taker.ts', [], { FT_TEST_QUEUE: queue, FT_TEST_REDIS_URL: redisUrl, FT_TEST_REDIS_PREFIX: prefix });
     let worker: JobWorker | undefined;
     try {
@@ -135,14 +146,7 @@ describe.runIf(redisUrl)('Redis mode: several copies of one job in BullMQ at onc
     // dispatched (ids differ in their attempts); a worker may take both in one start batch.
     const queue = await newQueue(ft, 'rcopies');
     const prefix = testRedisPrefix();
-    const tenant = newTenant();
-    const ids = Array.from({ length: 5 }, () => randomUUID());
-    await ft.queue.withTenant(tenant, (c) => jobInsertMany(c, tenant, queue, 'test.work', null, ids, ids.map(() => ({}))));
-    const rows = await jobSetDispatchedFair(ft.queue.poolFor('worker'), [queue], ids.length, 'a-gone-dispatcher', 60_000);
-    expect(rows).toHaveLength(ids.length);
-    const bull = new Queue(queue, { connection: redis, prefix });
-    const copies = rows.flatMap((r) => Array.from({ length: 8 }, (_, n) => ({ name: r.job_type, data: { t: r.tenant_id, i: r.id }, opts: { jobId: bullJobId({ t: r.tenant_id, i: r.id }, n), removeOnComplete: true, removeOnFail: true } })));
-    await bull.addBulk(copies);
+    const { ids, bull } = await dispatchedWithCopies(queue, prefix, 5, 60_000, () => [0, 1, 2, 3, 4, 5, 6, 7]);
     const worker = new JobWorker(ft, { queues: [queue], concurrency: 20, redisUrl, redisPrefix: prefix, rescueIntervalMs: 0, metricsIntervalMs: 0 });
     const runs: string[] = [];
     worker.registerHandler('test.work', async (job) => void runs.push(job.id));
