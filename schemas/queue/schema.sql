@@ -376,4 +376,18 @@ CREATE TRIGGER job_queues_keep_named
 RESET ROLE;
 INSERT INTO fivetier_migrations (version, name, checksum) VALUES (8, '0008_queue_name_check_per_statement.sql', '58e6afbdad5a29579ddb0c6a703df3ba63556b5b2ac07118aa50264e67ef8bee');
 
+-- 0009_no_index_on_job_id_alone.sql
+SET LOCAL ROLE fivetier_owner;
+-- fivetier queue tier, migration 0009: no index on the job id alone.
+--
+-- why: a job's row is written three times (insert, claim, completion) and none of those updates
+-- can be HOT, so every index of jobs gets an entry for every version of the row: idx_jobs_id
+-- cost three index entries per job. It served look-ups by id alone; the worker's batched
+-- statements now name each job by its full key (tenant_id, id), which the primary key serves,
+-- and the operator's look-up of a job by its id alone (`fivetier queue retry <id>` and the
+-- like, given no tenant: a rare action) reads the table instead.
+DROP INDEX idx_jobs_id;
+RESET ROLE;
+INSERT INTO fivetier_migrations (version, name, checksum) VALUES (9, '0009_no_index_on_job_id_alone.sql', '824195f0e24d2f404e86aab72f4ae0cf97a0d9826f2b3d5ebd2c9741743bd80f');
+
 COMMIT;

@@ -22,6 +22,18 @@ const COMMIT_ASYNC_SQL = `(SELECT set_config('synchronous_commit', 'off', true))
  */
 const LEASE_KEY_SQL = `(j.tenant_id::text || ' ' || j.id::text || ' ' || j.attempts::text || ' ' || j.lease_owner)`;
 const leaseKey = (tenantId: string, id: string, attempt: number, owner: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()} ${attempt} ${owner}`;
+/**
+ * The current versions of the jobs named by two parallel arrays of tenant ids and job ids (the
+ * parameter numbers given), as an array of ctids for `WHERE j.ctid = ANY (...)`: one look-up by
+ * the full primary key per job, which the planner takes whatever the table's statistics say.
+ * why: `j.id = ANY (ids)` is planned from the statistics of the id column; a table that grew from
+ * nothing before its first analysis has none, and 500 ids were then planned as a scan of the
+ * whole table (half of PostgreSQL's time per job in bench/queue.ts). A job missing from the table
+ * gives NULL, which matches nothing. The statement's guards still decide: a row updated
+ * meanwhile is re-read in its newest version and re-checked.
+ */
+const jobCtids = (tenants: number, ids: number) =>
+  `ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = x.id AND r.tenant_id = x.tenant_id) FROM unnest($${tenants}::uuid[], $${ids}::uuid[]) AS x (tenant_id, id))`;
 /** A job's identity as one text value, (tenant, id), for the same kind of lookup. */
 const JOB_KEY_SQL = `(j.tenant_id::text || ' ' || j.id::text)`;
 const jobKey = (tenantId: string, id: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()}`;
@@ -170,7 +182,7 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
     text: `WITH done AS (
         UPDATE public.jobs j SET status = 'completed', completed_at = now(), updated_at = now(),
           lease_owner = NULL, lease_expires_at = NULL
-        WHERE j.id = ANY ($2::uuid[]) AND j.status = 'running' AND ${COMMIT_ASYNC_SQL}
+        WHERE j.ctid = ANY (${jobCtids(1, 2)}) AND j.status = 'running' AND ${COMMIT_ASYNC_SQL}
           AND ${LEASE_KEY_SQL} = ANY ($3::text[])
         RETURNING j.tenant_id, j.id, j.attempts, j.started_at, j.completed_at
       ), logged AS (
@@ -195,11 +207,10 @@ export async function jobSetRunningManyIfDispatched(db: Queryable, refs: Readonl
     text: `UPDATE public.jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
-      -- why: = ANY uses idx_jobs_id; a join with the input may plan a scan of the whole table
-      WHERE j.id = ANY ($2::uuid[]) AND j.status = 'dispatched' AND ${COMMIT_ASYNC_SQL}
+      WHERE j.ctid = ANY (${jobCtids(7, 2)}) AND j.status = 'dispatched' AND ${COMMIT_ASYNC_SQL}
         AND ${JOB_KEY_SQL} = ANY ($1::text[])
       RETURNING j.*`,
-    values: [refs.map((r) => jobKey(r.tenantId, r.id)), refs.map((r) => r.id), owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs],
+    values: [refs.map((r) => jobKey(r.tenantId, r.id)), refs.map((r) => r.id), owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs, refs.map((r) => r.tenantId)],
   });
   return rows;
 }
@@ -259,7 +270,7 @@ export async function jobSetQueuedIfLeasedBy(db: Queryable, owner: string, jobs:
     name: 'jobSetQueuedIfLeasedBy',
     text: `UPDATE public.jobs j SET status = 'queued', run_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
       WHERE j.status IN ('dispatched', 'running') AND j.lease_owner = $1
-        AND ($3::uuid[] IS NULL OR (j.id = ANY ($3::uuid[]) AND (j.tenant_id, j.id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))))
+        AND ($3::uuid[] IS NULL OR j.ctid = ANY (${jobCtids(2, 3)}))
       RETURNING j.*`,
     values: [owner, jobs?.map((j) => j.tenant_id) ?? null, jobs?.map((j) => j.id) ?? null],
   });
@@ -276,7 +287,7 @@ export async function jobSetQueuedIfUnstarted(db: Queryable, owner: string, jobs
     name: 'jobSetQueuedIfUnstarted',
     text: `UPDATE public.jobs j SET status = 'queued', attempts = j.attempts - 1, run_at = now(), started_at = NULL,
         updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-      WHERE j.id = ANY ($3::uuid[]) AND j.status = 'running' AND j.lease_owner = $1
+      WHERE j.ctid = ANY (${jobCtids(2, 3)}) AND j.status = 'running' AND j.lease_owner = $1
         AND (j.tenant_id, j.id, j.attempts) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::int[]))
       RETURNING j.*`,
     values: [owner, jobs.map((j) => j.tenant_id), jobs.map((j) => j.id), jobs.map((j) => j.attempts)],
@@ -397,7 +408,8 @@ export async function jobGet(db: Queryable, tenantId: string, id: string): Promi
 
 /**
  * The jobs of every tenant that carry this id (ids are unique per tenant only), at most
- * `limit`, by tenant. Run by operator actions to find the one job an id names. Uses idx_jobs_id.
+ * `limit`, by tenant. Run by operator actions to find the one job an id names; reads the
+ * whole table (no index serves the id alone: see queue migration 0009), which is rare.
  */
 export async function jobListById(db: Queryable, id: string, limit: number): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>({ name: 'jobListById', text: 'SELECT * FROM public.jobs WHERE id = $1 ORDER BY tenant_id LIMIT $2', values: [id, limit] });
