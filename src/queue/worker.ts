@@ -54,8 +54,8 @@ const RECORD_RETRIES = 60;
 const RECORD_RETRY_MS = 1_000;
 /** Jobs at most claimed ahead into a worker's local buffer (PostgreSQL-only mode), by default. */
 export const PREFETCH_MAX_DEFAULT = 500;
-/** How often the buffer's size follows the rate at which handlers end, in ms. */
-const RATE_WINDOW_MS = 250;
+/** The weight of the latest handler's time in the smoothed handler time that sizes the buffer. */
+const HANDLER_MS_WEIGHT = 0.05;
 
 /** Handlers running at once in a worker, by default. */
 export const WORKER_CONCURRENCY_DEFAULT = 10;
@@ -146,11 +146,10 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
    */
   readonly #buffer: Array<{ job: JobRow; claimedAt: number }> = [];
   readonly #timeoutByType = new Map<string, number>();
-  /** The buffer's size now: between 0 and `prefetch`, from the rate at which handlers end. */
+  /** The buffer's size now: between 0 and `prefetch`, from how fast the handlers get through jobs. */
   #prefetch = 0;
-  /** Handlers ended since `#rateSince` (performance.now()). */
-  #ended = 0;
-  #rateSince = 0;
+  /** How long a handler runs, smoothed over the last few dozen (ms); undefined before the first. */
+  #handlerMs: number | undefined;
   readonly #handlers = new Map<string, JobHandler>();
   #queues: string[] = [];
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -394,19 +393,17 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * A handler ended: every RATE_WINDOW_MS, size the buffer to what the handlers get through in a
-   * quarter of the grace, so a buffered job starts well within half of it (slow handlers: a small
-   * buffer or none; no-op handlers: up to `prefetch`).
+   * A handler ended after `ms`: size the buffer to what the handlers get through in a quarter of
+   * the grace (concurrency / handler time), so a buffered job starts well within half of it (slow
+   * handlers: a small buffer or none; no-op handlers: up to `prefetch`).
+   * why: from the handlers' time, not from how many ended lately: after an idle spell that count
+   * says the worker is slow, and a burst of quick jobs then ran from claims of one slot each.
    */
-  #countEnd(): void {
-    this.#ended++;
-    const now = performance.now();
-    const elapsed = now - this.#rateSince;
-    if (elapsed < RATE_WINDOW_MS) return;
-    const perMs = this.#ended / elapsed;
+  #countEnd(ms: number): void {
+    const avg = this.#handlerMs === undefined ? ms : this.#handlerMs + (ms - this.#handlerMs) * HANDLER_MS_WEIGHT;
+    this.#handlerMs = avg;
+    const perMs = this.#o.concurrency / Math.max(avg, 0.01);
     this.#prefetch = Math.min(this.#o.prefetch, Math.floor((perMs * this.#o.leaseGraceMs) / 4));
-    this.#ended = 0;
-    this.#rateSince = now;
   }
 
   /** Give back buffered jobs that waited more than half the grace (their lease must cover a whole run). */
@@ -527,7 +524,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       // why: the slot is the handler's; recording the outcome (batched with other jobs) goes on
       // without it, under the lease, which the completion guard still checks.
       this.#inflight.delete(jobKey(job.tenant_id, job.id));
-      this.#countEnd();
+      this.#countEnd(ms);
       this.#drain();
       this.#handOver();
       // why: a wake-up that claims nothing still costs the loop a step and a fresh sleep timer
