@@ -426,17 +426,6 @@ export async function jobListByStatus(db: Queryable, status: string, queue: stri
   return rows;
 }
 
-/** Jobs held in Redis right now (dispatched), for the dispatcher's window. */
-export async function jobCountDispatched(db: Queryable, queues: readonly string[] | null): Promise<number> {
-  const { rows } = await db.query<{ n: number }>({
-    name: 'jobCountDispatched',
-    // why: lease_expires_at IS NOT NULL lets the planner use idx_jobs_lease (dispatched rows hold a lease)
-    text: `SELECT count(*)::int AS n FROM public.jobs WHERE lease_expires_at IS NOT NULL AND status = 'dispatched' AND ($1::text[] IS NULL OR queue_name = ANY ($1::text[]))`,
-    values: [queues],
-  });
-  return rows[0]?.n ?? 0;
-}
-
 /** Ready depth per queue and lane, and the age of the oldest ready job per queue. Run by the metrics sampler. */
 export async function jobCountReadyByQueueLane(db: Queryable): Promise<Array<{ queue_name: string; lane: string; depth: number; oldest_age_s: number }>> {
   const { rows } = await db.query<{ queue_name: string; lane: string; depth: number; oldest_age_s: number }>({
