@@ -60,6 +60,32 @@ const HANDLER_MS_WEIGHT = 0.05;
 /** Handlers running at once in a worker, by default. */
 export const WORKER_CONCURRENCY_DEFAULT = 10;
 
+/**
+ * A job's abort signal, made only if its handler asks for it.
+ * why: most handlers never read it, and an AbortController per job was a twentieth of a worker's
+ * time per no-op job.
+ */
+class LazyAbort {
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 /** What a handler gets. */
 export interface JobContext {
   id: string;
@@ -161,7 +187,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #listener: ChannelListener | undefined;
   #loops: BackgroundLoop[] = [];
   /** Running handlers by jobKey: ids are unique per tenant only, so two tenants' jobs with one id are two entries. */
-  readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: AbortController }>();
+  readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: LazyAbort }>();
   #slotWaiters: Array<() => void> = [];
   /** Outcomes of finished handlers being written to PostgreSQL. */
   readonly #recording = new Set<Promise<void>>();
@@ -522,7 +548,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
 
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
   #run(job: JobRow, via: DispatchMode): Promise<void> {
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const done = this.#handle(job, abort).then(({ error, ms, outage }) => {
       // why: the slot is the handler's; recording the outcome (batched with other jobs) goes on
       // without it, under the lease, which the completion guard still checks.
@@ -546,7 +572,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /** Run the job's handler under its type's timeout. Never throws: a failure is the `error`. */
-  async #handle(job: JobRow, abort: AbortController): Promise<{ error: string | undefined; ms: number; outage: boolean }> {
+  async #handle(job: JobRow, abort: LazyAbort): Promise<{ error: string | undefined; ms: number; outage: boolean }> {
     const started = performance.now();
     const timeoutMs = this.#timeoutOf(job.job_type);
     let error: string | undefined;
@@ -562,7 +588,19 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           reject(new Error(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         // why: Promise.resolve, so a handler written in plain JavaScript that returns nothing still resolves
-        Promise.resolve(handler({ id: job.id, tenantId: job.tenant_id, queue: job.queue_name, type: job.job_type, payload: job.payload, priority: job.priority, attempt: job.attempts, signal: abort.signal })).then(() => resolve(), reject);
+        const context: JobContext = {
+          id: job.id,
+          tenantId: job.tenant_id,
+          queue: job.queue_name,
+          type: job.job_type,
+          payload: job.payload,
+          priority: job.priority,
+          attempt: job.attempts,
+          get signal() {
+            return abort.signal;
+          },
+        };
+        Promise.resolve(handler(context)).then(() => resolve(), reject);
       });
     } catch (err) {
       error = (err as Error)?.message ?? String(err);
