@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphileWorker, type Runner, type WorkerUtils } from 'graphile-worker';
 import { loadConfig } from '../src/config/config.js';
@@ -322,6 +323,32 @@ async function measureProcesses(mode: 'redis' | 'postgres', processes: number, u
 const fmt = (n: number) => n.toFixed(0).padStart(7);
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
+/**
+ * Start each measurement from the same quiet server, as pgbench does: VACUUM every database of
+ * the benchmark (the tables each system left behind), then CHECKPOINT.
+ * why: a system that deletes or updates 20,000 rows leaves autovacuum work behind, and whichever
+ * system ran next paid for it: fivetier's PostgreSQL-only rounds measured 23,000 jobs/s when run
+ * first and 19,000 right after graphile-worker (which deletes every finished job).
+ */
+async function settle(databases: string[]): Promise<void> {
+  for (const url of databases) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query('VACUUM');
+    } finally {
+      await c.end();
+    }
+  }
+  const c = new pg.Client({ connectionString: PG });
+  await c.connect();
+  try {
+    await c.query('CHECKPOINT');
+  } finally {
+    await c.end();
+  }
+}
+
 async function main(): Promise<void> {
   const urls = {} as Record<TierName, string>;
   for (const t of TIER_NAMES) urls[t] = await createDatabase(PG, `${run}_${t}`);
@@ -346,6 +373,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < chosen.length; i++) {
         const [key, make] = chosen[(i + round) % chosen.length]!;
+        await settle([...Object.values(urls), bossUrl, graphileUrl]);
         const r = await measure(await make());
         console.log(`round ${round + 1}: ${r.name.padEnd(28)} ${fmt(r.jobsPerSec)} jobs/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   (enqueue ${r.enqueueSeconds.toFixed(2)} s, ${r.startedAtEnqueueEnd} started by then)`);
         rounds.set(key, [...(rounds.get(key) ?? []), r]);
@@ -359,6 +387,7 @@ async function main(): Promise<void> {
     for (const mode of ['postgres', 'redis'] as const) {
       if (only && !only.includes(`processes-${mode}`)) continue;
       for (const p of PROCESSES) {
+        await settle([...Object.values(urls), bossUrl, graphileUrl]);
         const jobsPerSec = await measureProcesses(mode, p, urls);
         console.log(`fivetier (${mode === 'redis' ? 'Redis' : 'PostgreSQL-only'}), ${p} process${p > 1 ? 'es' : ''}`.padEnd(40) + `${fmt(jobsPerSec)} jobs/s`);
         scaling.push({ mode, processes: p, jobsPerSec });
