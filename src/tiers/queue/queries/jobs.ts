@@ -100,8 +100,11 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
     text: `${fairPick(5)}
       UPDATE public.jobs j SET status = 'dispatched', lease_owner = $3,
         lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
-      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table
-      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND j.status = 'queued' AND ${COMMIT_ASYNC_SQL}
+      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table.
+      -- No status test here: the pick locked each row while it was queued, and the lock holds it so.
+      -- Repeated here, it let statistics taken while no job was queued plan this scan on
+      -- idx_jobs_claim, reading every queued job for each claim.
+      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND ${COMMIT_ASYNC_SQL}
       RETURNING j.tenant_id, j.id, j.queue_name, j.job_type, j.attempts`,
     values: [queues, limit, owner, leaseMs, types],
   });
@@ -120,8 +123,11 @@ export async function jobSetRunningFair(db: Queryable, queues: readonly string[]
       UPDATE public.jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
-      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table
-      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND j.status = 'queued' AND ${COMMIT_ASYNC_SQL}
+      -- why: address the rows locked above by ctid (a TID scan); a join may plan a scan of the whole table.
+      -- No status test here: the pick locked each row while it was queued, and the lock holds it so.
+      -- Repeated here, it let statistics taken while no job was queued plan this scan on
+      -- idx_jobs_claim, reading every queued job for each claim.
+      WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND ${COMMIT_ASYNC_SQL}
       RETURNING j.*`,
     values: [queues, limit, owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs, types],
   });
