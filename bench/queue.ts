@@ -324,18 +324,19 @@ const fmt = (n: number) => n.toFixed(0).padStart(7);
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
 /**
- * Start each measurement from the same quiet server, as pgbench does: VACUUM every database of
- * the benchmark (the tables each system left behind), then CHECKPOINT.
+ * Start each measurement from the same quiet server, as pgbench does: VACUUM ANALYZE every
+ * database of the benchmark (the tables each system left behind), then CHECKPOINT.
  * why: a system that deletes or updates 20,000 rows leaves autovacuum work behind, and whichever
  * system ran next paid for it: fivetier's PostgreSQL-only rounds measured 23,000 jobs/s when run
- * first and 19,000 right after graphile-worker (which deletes every finished job).
+ * first and 19,000 right after graphile-worker (which deletes every finished job). ANALYZE, so
+ * that no run is planned from statistics autovacuum happened to take in the middle of another.
  */
 async function settle(databases: string[]): Promise<void> {
   for (const url of databases) {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      await c.query('VACUUM');
+      await c.query('VACUUM ANALYZE');
     } finally {
       await c.end();
     }
