@@ -332,19 +332,16 @@ const ratio = (a: number, b: number) => (a / b).toFixed(2);
  * that no run is planned from statistics autovacuum happened to take in the middle of another.
  */
 async function settle(databases: string[]): Promise<void> {
-  for (const url of databases) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query('VACUUM ANALYZE');
-    } finally {
-      await c.end();
-    }
-  }
-  const c = new pg.Client({ connectionString: PG });
+  for (const url of databases) await runOn(url, 'VACUUM ANALYZE');
+  await runOn(PG, 'CHECKPOINT');
+}
+
+/** One statement on its own connection. */
+async function runOn(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query('CHECKPOINT');
+    await c.query(sql);
   } finally {
     await c.end();
   }
