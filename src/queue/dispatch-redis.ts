@@ -187,7 +187,7 @@ export class RedisDispatch {
     if (this.dispatched >= o.window / 2) {
       // why: local counts drift (other processes' workers take our jobs); Redis knows how many
       // copies wait. Counting the dispatched rows in PostgreSQL read the lease index's entry of
-      // every job dispatched since the last vacuum: a quarter of PostgreSQL's work per job.
+      // every job dispatched since the last vacuum: a quarter of PostgreSQL's statement time.
       this.dispatched = await this.#waiting();
       // why: refill in large batches once half the window has drained; small refills cost a claim each
       if (this.dispatched >= o.window / 2) return 'idle';

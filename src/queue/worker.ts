@@ -203,10 +203,9 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   /** Jobs from Redis being started here: their start statement or a slot not through yet. */
   #starting = 0;
   readonly #wantedQueues: readonly string[] | undefined;
-  // why: one statement for many completions / starts keeps PostgreSQL round trips per job low.
-  // why: one batch in flight at a time: the items that arrive meanwhile make the next batch, so
-  // Redis mode's starts and completions go in fewer, larger statements (each a round trip and a
-  // plan) at the cost of at most one round trip of waiting
+  // why: one statement for many completions / starts keeps PostgreSQL round trips per job low,
+  // and one batch in flight at a time lets the items that arrive meanwhile make the next one:
+  // fewer, larger statements (each a round trip and a plan) for at most a round trip of waiting
   readonly #completions = new Batcher<{ tenantId: string; id: string; owner: string; attempt: number; durationMs: number }, Pick<JobRow, 'completed_at'> | undefined>(async (items) => {
     // why: one statement that commits on its own (asynchronously): one round trip per batch
     const rows = await jobSetCompletedManyIfRunning(this.#pool, items);

@@ -28,7 +28,7 @@ const leaseKey = (tenantId: string, id: string, attempt: number, owner: string):
  * the full primary key per job, which the planner takes whatever the table's statistics say.
  * why: `j.id = ANY (ids)` is planned from the statistics of the id column; a table that grew from
  * nothing before its first analysis has none, and 500 ids were then planned as a scan of the
- * whole table (half of PostgreSQL's time per job in bench/queue.ts). A job missing from the table
+ * whole table (half of the statement time per job in bench/queue.ts). A job missing from the table
  * gives NULL, which matches nothing. The statement's guards still decide: a row updated
  * meanwhile is re-read in its newest version and re-checked.
  */
