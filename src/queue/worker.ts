@@ -32,17 +32,14 @@ import { RedisLink } from './redis-link.js';
 import { afterFailure, isTierOutage, outageRetry } from './retry.js';
 import { RESCUE_INTERVAL_MS_DEFAULT, startRescuer } from './rescuer.js';
 
-/** A job's identity as one map key: (tenant, id), since ids are unique per tenant only. */
-const jobKey = (tenantId: string, id: string): string => `${tenantId}/${id}`;
-
 /**
  * A batch statement's rows handed to the items that asked, one row to the first item naming its
  * job: a later item for the same job gets undefined, as if another worker had won the row.
  */
 export function firstTakes<R extends { tenant_id: string; id: string }>(rows: readonly R[], items: ReadonlyArray<{ tenantId: string; id: string }>): Array<R | undefined> {
-  const byKey = new Map(rows.map((r) => [jobKey(r.tenant_id, r.id), r]));
+  const byKey = new Map(rows.map((r) => [heldJobKey(r.tenant_id, r.id), r]));
   return items.map((i) => {
-    const key = jobKey(i.tenantId, i.id);
+    const key = heldJobKey(i.tenantId, i.id);
     const row = byKey.get(key);
     byKey.delete(key);
     return row;
@@ -186,12 +183,12 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #link: RedisLink | undefined;
   #listener: ChannelListener | undefined;
   #loops: BackgroundLoop[] = [];
-  /** Running handlers by jobKey: ids are unique per tenant only, so two tenants' jobs with one id are two entries. */
+  /** Running handlers by heldJobKey: ids are unique per tenant only, so two tenants' jobs with one id are two entries. */
   readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: LazyAbort }>();
   #slotWaiters: Array<() => void> = [];
   /** Outcomes of finished handlers being written to PostgreSQL. */
   readonly #recording = new Set<Promise<void>>();
-  /** The jobs (jobKey) whose outcome is being written: still running under this worker's lease. */
+  /** The jobs (heldJobKey) whose outcome is being written: still running under this worker's lease. */
   readonly #recordingJobs = new Set<string>();
   /**
    * A claim or a give-back failed: jobs may be running under this worker's lease that it does
@@ -469,8 +466,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     // why: a job from Redis that is not in #inflight yet (a switch to PostgreSQL-only mode
     // leaves such starts finishing) is held without being in the lists below; settle after it
     if (!this.#inDoubt || this.#starting > 0) return;
-    const held = [...this.#buffer.map((b) => b.job), ...[...this.#inflight.values()].map((r) => r.job)].map((j) => heldJobKey(j.tenant_id, j.id));
-    for (const key of this.#recordingJobs) held.push(key);
+    const held = [...this.#buffer.map((b) => heldJobKey(b.job.tenant_id, b.job.id)), ...this.#inflight.keys(), ...this.#recordingJobs];
     const rows = await jobSetQueuedIfUnheld(this.#pool, this.id, held);
     this.#inDoubt = false;
     if (rows.length > 0) this.#o.log(`worker ${this.id}: ${rows.length} jobs claimed here without an answer (or given back by a failed write) go back to queued`);
@@ -527,7 +523,6 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     }
   }
 
-
   /** Take a slot: resolves once fewer than `concurrency` jobs run or are being started here. */
   #slot(): Promise<void> {
     if (this.#slotWaiters.length === 0 && this.#inflight.size + this.#reserved < this.#o.concurrency) {
@@ -548,16 +543,16 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
   #run(job: JobRow, via: DispatchMode): Promise<void> {
     const abort = new LazyAbort();
+    const key = heldJobKey(job.tenant_id, job.id);
     const done = this.#handle(job, abort).then(({ error, ms, outage }) => {
       // why: the slot is the handler's; recording the outcome (batched with other jobs) goes on
       // without it, under the lease, which the completion guard still checks.
-      this.#inflight.delete(jobKey(job.tenant_id, job.id));
+      this.#inflight.delete(key);
       this.#countEnd(ms);
       this.#drain();
       this.#handOver();
       // why: a wake-up that claims nothing still costs the loop a step and a fresh sleep timer
       if (this.#pg && this.#claimWant() > 0) this.#pg.wake();
-      const key = heldJobKey(job.tenant_id, job.id);
       this.#recordingJobs.add(key);
       const write = this.#record(job, via, error, ms, outage).finally(() => {
         this.#recording.delete(write);
@@ -566,7 +561,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
       this.#recording.add(write);
       return write;
     });
-    this.#inflight.set(jobKey(job.tenant_id, job.id), { job, done, abort });
+    this.#inflight.set(key, { job, done, abort });
     return done;
   }
 

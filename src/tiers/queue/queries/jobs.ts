@@ -34,9 +34,12 @@ const leaseKey = (tenantId: string, id: string, attempt: number, owner: string):
  */
 const jobCtids = (tenants: number, ids: number) =>
   `ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = x.id AND r.tenant_id = x.tenant_id) FROM unnest($${tenants}::uuid[], $${ids}::uuid[]) AS x (tenant_id, id))`;
-/** A job's identity as one text value, (tenant, id), for the same kind of lookup. */
+/**
+ * A job's identity as one text value, (tenant, id), in SQL and in TypeScript alike: the key a
+ * worker holds its jobs by, and what `jobSetQueuedIfUnheld` compares them with.
+ */
 const JOB_KEY_SQL = `(j.tenant_id::text || ' ' || j.id::text)`;
-const jobKey = (tenantId: string, id: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()}`;
+export const heldJobKey = (tenantId: string, id: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()}`;
 
 /** The `last_error` of a job rescued from `running`. */
 export const LEASE_EXPIRED_MESSAGE = 'lease expired: the worker died or exceeded the timeout';
@@ -323,9 +326,6 @@ export async function jobSetQueuedIfUnheld(db: Queryable, owner: string, heldKey
   });
   return rows;
 }
-
-/** The key `jobSetQueuedIfUnheld` compares held jobs by. */
-export const heldJobKey = jobKey;
 
 /**
  * Rescue up to `limit` jobs whose lease expired: dispatched -> queued at once (Redis lost the
