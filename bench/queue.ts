@@ -10,6 +10,9 @@
 // call (same clock; the job carries its enqueue time).
 // Processes: N jobs enqueued the same way while 1, 2, 4 worker processes (each with the same
 // concurrency) serve the queue; jobs/s = N / (first enqueue to the last handler start reported).
+// Every round measures every system and every process count, each list in rotating order; the
+// figures printed are the medians over the rounds (--rounds, default 3), with the process counts'
+// lowest and highest round beside theirs.
 // Needs PostgreSQL (FIVETIER_BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 // and Redis (FIVETIER_BENCH_REDIS_URL, default redis://127.0.0.1:6379; keys under a unique prefix,
 // removed at the end).
@@ -354,7 +357,7 @@ async function main(): Promise<void> {
   const bossUrl = await createDatabase(PG, `${run}_pgboss`);
   const graphileUrl = await createDatabase(PG, `${run}_graphile`);
   const results: Result[] = [];
-  const scaling: Array<{ mode: string; processes: number; jobsPerSec: number }> = [];
+  const scaling: Array<{ mode: string; processes: number; jobsPerSec: number; low: number; high: number }> = [];
   const only = process.env.FIVETIER_BENCH_ONLY?.split(',');
   try {
     const systems: Array<[string, () => Promise<System>]> = [
@@ -368,6 +371,11 @@ async function main(): Promise<void> {
     // rounds in rotating order, and the median of each figure, keep the comparison fair
     const chosen = systems.filter(([key]) => !only || only.includes(key));
     const rounds = new Map<string, Result[]>();
+    // why: process counts are measured in every round too, in rotating order, so that their
+    // comparison sees the same drift of the machine as the systems' does
+    const scalingRuns = (['postgres', 'redis'] as const).filter((mode) => !only || only.includes(`processes-${mode}`)).flatMap((mode) => PROCESSES.map((p) => ({ mode, processes: p })));
+    const scalingRounds = new Map<string, number[]>();
+    const procLabel = (mode: string, p: number) => `fivetier (${mode === 'redis' ? 'Redis' : 'PostgreSQL-only'}), ${p} process${p > 1 ? 'es' : ''}`;
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < chosen.length; i++) {
         const [key, make] = chosen[(i + round) % chosen.length]!;
@@ -376,20 +384,22 @@ async function main(): Promise<void> {
         console.log(`round ${round + 1}: ${r.name.padEnd(28)} ${fmt(r.jobsPerSec)} jobs/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   (enqueue ${r.enqueueSeconds.toFixed(2)} s, ${r.startedAtEnqueueEnd} started by then)`);
         rounds.set(key, [...(rounds.get(key) ?? []), r]);
       }
+      for (let i = 0; i < scalingRuns.length; i++) {
+        const { mode, processes } = scalingRuns[(i + round) % scalingRuns.length]!;
+        await settle([...Object.values(urls), bossUrl, graphileUrl]);
+        const jobsPerSec = await measureProcesses(mode, processes, urls);
+        console.log(`round ${round + 1}: ${procLabel(mode, processes).padEnd(40)} ${fmt(jobsPerSec)} jobs/s`);
+        scalingRounds.set(`${mode} ${processes}`, [...(scalingRounds.get(`${mode} ${processes}`) ?? []), jobsPerSec]);
+      }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const [key] of chosen) {
       const rs = rounds.get(key)!;
       results.push({ name: rs[0]!.name, jobsPerSec: median(rs.map((r) => r.jobsPerSec)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), enqueueSeconds: median(rs.map((r) => r.enqueueSeconds)), startedAtEnqueueEnd: median(rs.map((r) => r.startedAtEnqueueEnd)) });
     }
-    for (const mode of ['postgres', 'redis'] as const) {
-      if (only && !only.includes(`processes-${mode}`)) continue;
-      for (const p of PROCESSES) {
-        await settle([...Object.values(urls), bossUrl, graphileUrl]);
-        const jobsPerSec = await measureProcesses(mode, p, urls);
-        console.log(`fivetier (${mode === 'redis' ? 'Redis' : 'PostgreSQL-only'}), ${p} process${p > 1 ? 'es' : ''}`.padEnd(40) + `${fmt(jobsPerSec)} jobs/s`);
-        scaling.push({ mode, processes: p, jobsPerSec });
-      }
+    for (const { mode, processes } of scalingRuns) {
+      const runs = scalingRounds.get(`${mode} ${processes}`)!;
+      scaling.push({ mode, processes, jobsPerSec: median(runs), low: Math.min(...runs), high: Math.max(...runs) });
     }
   } finally {
     for (const t of TIER_NAMES) await dropDatabase(PG, `${run}_${t}`);
@@ -411,6 +421,12 @@ async function main(): Promise<void> {
     console.log('| system | jobs/s | p50 ms | p99 ms | vs graphile-worker | vs bare BullMQ | vs pg-boss |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const r of results) console.log(`| ${r.name} | ${r.jobsPerSec.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${gw ? ratio(r.jobsPerSec, gw.jobsPerSec) : '-'} | ${bull ? ratio(r.jobsPerSec, bull.jobsPerSec) : '-'} | ${boss ? ratio(r.jobsPerSec, boss.jobsPerSec) : '-'} |`);
+    console.log('');
+  }
+  if (scaling.length > 0) {
+    console.log('| fivetier | processes | jobs/s (median) | lowest and highest round |');
+    console.log('|---|---:|---:|---:|');
+    for (const r of scaling) console.log(`| ${r.mode === 'redis' ? 'Redis' : 'PostgreSQL-only'} | ${r.processes} | ${r.jobsPerSec.toFixed(0)} | ${r.low.toFixed(0)} - ${r.high.toFixed(0)} |`);
     console.log('');
   }
   const check = (label: string, ok: boolean, detail: string) => console.log(`${ok ? 'met    ' : 'NOT met'}  ${label}: ${detail}`);
