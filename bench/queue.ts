@@ -35,6 +35,7 @@ import { JobWorker } from '../src/queue/worker.js';
 import { jobInsertMany } from '../src/tiers/queue/queries/jobs.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../test/helpers/servers.js';
+import { graphileBest } from './graphile-best.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -220,12 +221,6 @@ function pgBossSystem(url: string): System {
   };
 }
 
-/**
- * graphile-worker at its best here: a local queue of 500 jobs fetched (and locked) per query,
- * completions batched, a pool at least as large as the concurrency (bench/README.md).
- */
-export const GRAPHILE_LOCAL_QUEUE = 500;
-
 function graphileSystem(url: string): System {
   let runner: Runner | undefined;
   let utils: WorkerUtils | undefined;
@@ -233,16 +228,7 @@ function graphileSystem(url: string): System {
   return {
     name: 'graphile-worker',
     async start(onStart) {
-      runner = await runGraphileWorker({
-        connectionString: url,
-        concurrency: CONCURRENCY,
-        maxPoolSize: CONCURRENCY + 2,
-        noHandleSignals: true,
-        pollInterval: 1_000,
-        logger: quiet,
-        preset: { worker: { localQueue: { size: GRAPHILE_LOCAL_QUEUE }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-        taskList: { noop: async (payload) => onStart((payload as { t: number }).t) },
-      });
+      runner = await runGraphileWorker(graphileBest(url, CONCURRENCY, quiet, { noop: async (payload) => onStart((payload as { t: number }).t) }));
       utils = await makeWorkerUtils({ connectionString: url, logger: quiet });
     },
     async enqueueBatch(n) {
