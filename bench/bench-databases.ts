@@ -46,3 +46,28 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/**
+ * Start a measurement from the same quiet server, as pgbench does: VACUUM ANALYZE every database
+ * of the benchmark (the tables each system left behind), then CHECKPOINT (`adminUrl`: any
+ * database of the server, as a superuser).
+ * why: a system that deletes or updates 20,000 rows leaves autovacuum work behind, and whichever
+ * system ran next paid for it: fivetier's PostgreSQL-only rounds measured 23,000 jobs/s when run
+ * first and 19,000 right after graphile-worker (which deletes every finished job). ANALYZE, so
+ * that no run is planned from statistics autovacuum happened to take in the middle of another.
+ */
+export async function settle(adminUrl: string, databases: readonly string[]): Promise<void> {
+  for (const url of databases) await runOn(url, 'VACUUM ANALYZE');
+  await runOn(adminUrl, 'CHECKPOINT');
+}
+
+/** One statement on its own connection. */
+export async function runOn(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}

@@ -15,7 +15,6 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphileWorker } from 'graphile-worker';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { loadConfig } from '../src/config/config.js';
 import { migrateTiers } from '../src/migrate/migrator.js';
 import { openFivetier } from '../src/platform.js';
@@ -24,6 +23,7 @@ import { JobWorker } from '../src/queue/worker.js';
 import { jobInsertMany } from '../src/tiers/queue/queries/jobs.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
 import { createDatabase, dropDatabase } from '../test/helpers/servers.js';
+import { runOn, settle } from './bench-databases.js';
 import { graphileBest } from './graphile-best.js';
 
 const { values: args } = parseArgs({ options: { jobs: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '50' } } });
@@ -83,12 +83,12 @@ function cpuNow(): { node: number; postgres: number; redis: number } {
   return { node: (own.user + own.system) / 1e6, postgres: serverCpuSeconds('postgres'), redis: serverCpuSeconds('redis-server') };
 }
 
-async function measure(d: Drain, settle: () => Promise<void>): Promise<Cost> {
+async function measure(d: Drain, quiet: () => Promise<void>): Promise<Cost> {
   await d.empty();
   const e0 = cpuNow();
   for (let i = 0; i < N; i += BATCH) await d.fill(Math.min(BATCH, N - i));
   const e1 = cpuNow();
-  await settle();
+  await quiet();
   let started = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
@@ -177,26 +177,12 @@ function bullmqDrain(): Drain {
   };
 }
 
-async function runOn(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function main(): Promise<void> {
   const urls = {} as Record<TierName, string>;
   for (const t of TIER_NAMES) urls[t] = await createDatabase(PG, `${run}_${t}`);
   await migrateTiers(urls);
   const graphileUrl = await createDatabase(PG, `${run}_graphile`);
-  // why: as bench:queue does, each measurement starts from vacuumed, analyzed tables and a checkpoint
-  const settle = async () => {
-    for (const url of [...Object.values(urls), graphileUrl]) await runOn(url, 'VACUUM ANALYZE');
-    await runOn(PG, 'CHECKPOINT');
-  };
+  const quiet = () => settle(PG, [...Object.values(urls), graphileUrl]);
   const only = process.env.FIVETIER_BENCH_ONLY?.split(',');
   const drains: Array<[string, Drain]> = (
     [
@@ -213,7 +199,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < drains.length; i++) {
         const [key, drain] = drains[(i + round) % drains.length]!;
-        const c = await measure(drain, settle);
+        const c = await measure(drain, quiet);
         console.log(`round ${round + 1}: ${drain.name.padEnd(28)} ${c.jobsPerSec.toFixed(0).padStart(7)} jobs/s   CPU per job: enqueue ${c.enqueue.toFixed(1)} us; run: Node ${c.node.toFixed(1)} us, PostgreSQL ${c.postgres.toFixed(1)} us, Redis ${c.redis.toFixed(1)} us`);
         costs.set(key, [...(costs.get(key) ?? []), c]);
       }

@@ -23,7 +23,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphileWorker, type Runner, type WorkerUtils } from 'graphile-worker';
 import { loadConfig } from '../src/config/config.js';
@@ -35,6 +34,7 @@ import { JobWorker } from '../src/queue/worker.js';
 import { jobInsertMany } from '../src/tiers/queue/queries/jobs.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../test/helpers/servers.js';
+import { settle } from './bench-databases.js';
 import { graphileBest } from './graphile-best.js';
 
 const { values: args } = parseArgs({
@@ -312,30 +312,6 @@ async function measureProcesses(mode: 'redis' | 'postgres', processes: number, u
 const fmt = (n: number) => n.toFixed(0).padStart(7);
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
-/**
- * Start each measurement from the same quiet server, as pgbench does: VACUUM ANALYZE every
- * database of the benchmark (the tables each system left behind), then CHECKPOINT.
- * why: a system that deletes or updates 20,000 rows leaves autovacuum work behind, and whichever
- * system ran next paid for it: fivetier's PostgreSQL-only rounds measured 23,000 jobs/s when run
- * first and 19,000 right after graphile-worker (which deletes every finished job). ANALYZE, so
- * that no run is planned from statistics autovacuum happened to take in the middle of another.
- */
-async function settle(databases: string[]): Promise<void> {
-  for (const url of databases) await runOn(url, 'VACUUM ANALYZE');
-  await runOn(PG, 'CHECKPOINT');
-}
-
-/** One statement on its own connection. */
-async function runOn(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function main(): Promise<void> {
   const urls = {} as Record<TierName, string>;
   for (const t of TIER_NAMES) urls[t] = await createDatabase(PG, `${run}_${t}`);
@@ -365,14 +341,14 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < chosen.length; i++) {
         const [key, make] = chosen[(i + round) % chosen.length]!;
-        await settle([...Object.values(urls), bossUrl, graphileUrl]);
+        await settle(PG, [...Object.values(urls), bossUrl, graphileUrl]);
         const r = await measure(await make());
         console.log(`round ${round + 1}: ${r.name.padEnd(28)} ${fmt(r.jobsPerSec)} jobs/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   (enqueue ${r.enqueueSeconds.toFixed(2)} s, ${r.startedAtEnqueueEnd} started by then)`);
         rounds.set(key, [...(rounds.get(key) ?? []), r]);
       }
       for (let i = 0; i < scalingRuns.length; i++) {
         const { mode, processes } = scalingRuns[(i + round) % scalingRuns.length]!;
-        await settle([...Object.values(urls), bossUrl, graphileUrl]);
+        await settle(PG, [...Object.values(urls), bossUrl, graphileUrl]);
         const jobsPerSec = await measureProcesses(mode, processes, urls);
         console.log(`round ${round + 1}: ${procLabel(mode, processes).padEnd(40)} ${fmt(jobsPerSec)} jobs/s`);
         scalingRounds.set(`${mode} ${processes}`, [...(scalingRounds.get(`${mode} ${processes}`) ?? []), jobsPerSec]);
