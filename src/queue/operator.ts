@@ -9,7 +9,7 @@
 import { FivetierError } from '../errors/codes.js';
 import type { TierClient } from '../tiers/tier-client.js';
 import { jobQueueInsertIfMissing, jobQueueList, jobQueueSetPaused, type JobQueueRow } from '../tiers/queue/queries/job-queues.js';
-import { jobCountByQueueStatus, jobDeleteIfNotLeased, jobGet, jobListById, jobListByStatus, jobSetCancelledIfQueued, jobSetQueuedIfDead } from '../tiers/queue/queries/jobs.js';
+import { jobCountByQueueStatus, jobDeleteIfNotLeased, jobGet, jobListById, jobListByStatus, jobSetCancelledIfQueued, jobSetQueuedIfDead, jobsAnnounceReady } from '../tiers/queue/queries/jobs.js';
 import { isUuid } from '../types.js';
 import type { JobRow } from './job-states.js';
 
@@ -52,8 +52,11 @@ async function actOnOne(
 }
 
 /** Dead letter -> queued with attempts reset. `tenantId` is needed when the id is used by jobs of several tenants. */
-export function retryJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
-  return actOnOne(queue, id, tenantId, 'dead', (t) => jobSetQueuedIfDead(queue.statements('worker'), t, id));
+export async function retryJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
+  const job = await actOnOne(queue, id, tenantId, 'dead', (t) => jobSetQueuedIfDead(queue.statements('worker'), t, id));
+  // why: the job is ready now; without a notification, idle workers would take it at their next poll
+  await jobsAnnounceReady(queue.statements('worker'));
+  return job;
 }
 
 /** Remove a job no worker holds (and its logs). `tenantId` as for retryJob. */
@@ -77,6 +80,8 @@ export async function pauseQueue(queue: TierClient, name: string): Promise<JobQu
 export async function resumeQueue(queue: TierClient, name: string): Promise<JobQueueRow> {
   const row = await jobQueueSetPaused(queue.statements('worker'), name, false);
   if (!row) throw new FivetierError('FT_ERR_QUEUE_UNKNOWN', [name]);
+  // why: its queued jobs are ready now; without a notification, idle workers would take them at their next poll
+  await jobsAnnounceReady(queue.statements('worker'));
   return row;
 }
 

@@ -378,6 +378,15 @@ export async function jobSetQueuedIfDead(db: Queryable, tenantId: string, id: st
   return rows[0];
 }
 
+/**
+ * Wake the workers that listen on `fivetier_jobs`, as an insert into `jobs` does: jobs became
+ * ready without one (a queue resumed, a dead job retried). Sent on its own, after the change
+ * committed, so a worker that wakes finds the jobs. Run by operators.
+ */
+export async function jobsAnnounceReady(db: Queryable): Promise<void> {
+  await db.query({ name: 'jobsAnnounceReady', text: `SELECT pg_catalog.pg_notify('fivetier_jobs', '')`, values: [] });
+}
+
 /** Operator cancel of one job: queued -> cancelled. Undefined when the job is not queued. */
 export async function jobSetCancelledIfQueued(db: Queryable, tenantId: string, id: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>({
