@@ -51,11 +51,19 @@ async function actOnOne(
   throw new FivetierError('FT_ERR_QUEUE_JOB_STATE', [id, now.status, wanted]);
 }
 
+/**
+ * Jobs became ready without an insert: wake the idle workers now rather than at their next poll.
+ * why: the action has committed; a wake-up that fails (the tier went away meanwhile) must not
+ * report the action as failed, and the workers' poll takes the jobs anyway.
+ */
+async function wakeWorkers(queue: TierClient): Promise<void> {
+  await jobsAnnounceReady(queue.statements('worker')).catch(() => {});
+}
+
 /** Dead letter -> queued with attempts reset. `tenantId` is needed when the id is used by jobs of several tenants. */
 export async function retryJob(queue: TierClient, id: string, tenantId?: string): Promise<JobRow> {
   const job = await actOnOne(queue, id, tenantId, 'dead', (t) => jobSetQueuedIfDead(queue.statements('worker'), t, id));
-  // why: the job is ready now; without a notification, idle workers would take it at their next poll
-  await jobsAnnounceReady(queue.statements('worker'));
+  await wakeWorkers(queue);
   return job;
 }
 
@@ -80,8 +88,7 @@ export async function pauseQueue(queue: TierClient, name: string): Promise<JobQu
 export async function resumeQueue(queue: TierClient, name: string): Promise<JobQueueRow> {
   const row = await jobQueueSetPaused(queue.statements('worker'), name, false);
   if (!row) throw new FivetierError('FT_ERR_QUEUE_UNKNOWN', [name]);
-  // why: its queued jobs are ready now; without a notification, idle workers would take them at their next poll
-  await jobsAnnounceReady(queue.statements('worker'));
+  await wakeWorkers(queue);
   return row;
 }
 
