@@ -47,6 +47,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** The median of numbers in any order (of an even count, the upper of the middle two). */
+export function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
 /**
  * Start a measurement from the same quiet server, as pgbench does: VACUUM ANALYZE every database
  * of the benchmark (the tables each system left behind), then CHECKPOINT (`adminUrl`: any

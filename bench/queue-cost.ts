@@ -23,7 +23,7 @@ import { JobWorker } from '../src/queue/worker.js';
 import { jobInsertMany } from '../src/tiers/queue/queries/jobs.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
 import { createDatabase, dropDatabase } from '../test/helpers/servers.js';
-import { runOn, settle } from './bench-databases.js';
+import { median, runOn, settle } from './bench-databases.js';
 import { graphileBest } from './graphile-best.js';
 
 const { values: args } = parseArgs({ options: { jobs: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '50' } } });
@@ -213,7 +213,6 @@ async function main(): Promise<void> {
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\n${N} jobs drained, concurrency ${CONCURRENCY}, median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}\n`);
   console.log('| system | run: jobs/s | enqueue: CPU us/job | run: Node us/job | run: PostgreSQL us/job | run: Redis us/job | CPU us/job in all |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');

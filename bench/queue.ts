@@ -34,7 +34,7 @@ import { JobWorker } from '../src/queue/worker.js';
 import { jobInsertMany } from '../src/tiers/queue/queries/jobs.js';
 import { TIER_NAMES, type TierName } from '../src/types.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../test/helpers/servers.js';
-import { settle } from './bench-databases.js';
+import { median, percentile, settle } from './bench-databases.js';
 import { graphileBest } from './graphile-best.js';
 
 const { values: args } = parseArgs({
@@ -73,10 +73,6 @@ interface Result {
   startedAtEnqueueEnd: number;
   p50: number;
   p99: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function measure(system: System): Promise<Result> {
@@ -354,7 +350,6 @@ async function main(): Promise<void> {
         scalingRounds.set(`${mode} ${processes}`, [...(scalingRounds.get(`${mode} ${processes}`) ?? []), jobsPerSec]);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const [key] of chosen) {
       const rs = rounds.get(key)!;
       results.push({ name: rs[0]!.name, jobsPerSec: median(rs.map((r) => r.jobsPerSec)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), enqueueSeconds: median(rs.map((r) => r.enqueueSeconds)), startedAtEnqueueEnd: median(rs.map((r) => r.startedAtEnqueueEnd)) });

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { OutboxRelay, relayOutbox } from '../src/cross-tier/outbox-relay.js';
 import { sendEmail } from '../src/cross-tier/send-email.js';
 import { newStorageKey } from '../src/cross-tier/storage-key.js';
-import { benchDatabases, percentile } from './bench-databases.js';
+import { benchDatabases, median, percentile } from './bench-databases.js';
 
 const SECONDS = Number(process.env.FIVETIER_BENCH_SECONDS ?? 5);
 /** Baseline and protocol alternate this many times, so drifting machine load hits both alike. */
@@ -36,11 +36,10 @@ interface Round {
 }
 
 function summarize(rounds: Round[]): Result & { rounds: number[] } {
-  const rates = rounds.map((r) => r.perSecond).sort((a, b) => a - b);
   const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
   return {
     sends: rounds.reduce((a, r) => a + r.sends, 0),
-    perSecond: rates[Math.floor(rates.length / 2)]!,
+    perSecond: median(rounds.map((r) => r.perSecond)),
     p50: +percentile(latencies, 50).toFixed(2),
     p99: +percentile(latencies, 99).toFixed(2),
     rounds: rounds.map((r) => r.perSecond),
