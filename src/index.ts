@@ -21,11 +21,11 @@ export { TIER_NAMES, ROLES, SYSTEM_TENANT_ID, EMBEDDED_DATABASE_NAMES, isUuid, t
 export * from './cross-tier/index.js';
 export { recordAdminEvent, type AdminEvent } from './tiers/notifications/admin-events.js';
 export * from './notifications/index.js';
-export { JobWorker, type JobHandler, type JobContext, type WorkerOptions, type DispatchMode } from './queue/worker.js';
+export { JobWorker, type JobHandler, type JobContext, type WorkerOptions, type DispatchMode, type CompletedJob } from './queue/worker.js';
 export { enqueue, enqueueWith, type JobSpec } from './queue/enqueue.js';
 export { JOB_PAYLOAD_MAX_BYTES } from './queue/payload.js';
 export { retryJob, deleteJob, cancelJob, pauseQueue, resumeQueue, ensureQueue, listQueues, listDeadJobs, queueStats, getJob } from './queue/operator.js';
-export { JOB_STATES, laneOf, timeoutFor, type JobState, type JobRow, type Lane } from './queue/job-states.js';
+export { JOB_STATES, laneOf, timeoutFor, type JobState, type JobRow, type RunningJob, type Lane } from './queue/job-states.js';
 export { backoffSeconds } from './queue/retry.js';
 export { startService, type Service, type ServiceOptions } from './service.js';
 export { JobRegistry, type JobDefinition } from './jobs/registry.js';

@@ -8,7 +8,7 @@
 import { ChannelListener } from '../runtime/listener.js';
 import type { TierClient } from '../tiers/tier-client.js';
 import { jobSetRunningFair } from '../tiers/queue/queries/jobs.js';
-import type { JobRow } from './job-states.js';
+import type { RunningJob } from './job-states.js';
 import { BackgroundLoop, type StepResult } from '../runtime/background-loop.js';
 
 /** Poll interval when idle, in ms (delayed jobs and retries have no notification). */
@@ -35,7 +35,7 @@ export interface PostgresDispatchOptions {
   leaseGraceMs: number;
   pollIntervalMs: number;
   /** Run the claimed jobs (synchronously takes their slots). */
-  onJobs: (rows: JobRow[]) => void;
+  onJobs: (rows: RunningJob[]) => void;
   onError: (err: unknown) => void;
 }
 
@@ -73,7 +73,7 @@ export class PostgresDispatch {
     const want = Math.min(o.want(), CLAIM_BATCH_MAX);
     if (want <= 0) return 'idle';
     await o.beforeClaim();
-    let rows: JobRow[];
+    let rows: RunningJob[];
     try {
       // why: one statement that commits on its own (asynchronously): one round trip per batch
       rows = await jobSetRunningFair(o.queue.statements('worker'), o.queues, want, o.owner, o.timeoutsMs(), o.defaultTimeoutMs, o.leaseGraceMs, o.types());

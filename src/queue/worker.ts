@@ -26,7 +26,7 @@ import { Batcher } from './batcher.js';
 import { DISPATCH_BATCH_DEFAULT, DISPATCH_LEASE_MS_DEFAULT, DISPATCH_WINDOW_DEFAULT, REDIS_LOCK_MS_DEFAULT, REDIS_LOCK_MS_MIN, RedisDispatch } from './dispatch-redis.js';
 import { listenForJobs, POLL_INTERVAL_MS_DEFAULT, PostgresDispatch } from './dispatch-postgres.js';
 import type { ChannelListener } from '../runtime/listener.js';
-import { ASYNC_COMMIT, JOB_TIMEOUT_MS_FALLBACK, timeoutFor, type JobRow } from './job-states.js';
+import { ASYNC_COMMIT, JOB_TIMEOUT_MS_FALLBACK, timeoutFor, type JobRow, type RunningJob } from './job-states.js';
 import { BackgroundLoop } from '../runtime/background-loop.js';
 import { RedisLink } from './redis-link.js';
 import { afterFailure, isTierOutage, outageRetry } from './retry.js';
@@ -139,12 +139,16 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** A job a worker ran to success, as its `completed` event carries it. */
+export type CompletedJob = RunningJob & Pick<JobRow, 'completed_at'> & { status: 'completed' };
+
 interface WorkerEvents {
   mode: [mode: DispatchMode];
-  completed: [job: JobRow, via: DispatchMode];
+  /** The job as the worker held it, with its new state. */
+  completed: [job: CompletedJob, via: DispatchMode];
   failed: [job: JobRow, error: string, next: 'retry' | 'dead'];
   /** A finish that lost to a newer state (rescued, returned): nothing was written. */
-  stale: [job: JobRow];
+  stale: [job: RunningJob];
   rescued: [rows: JobRow[]];
   error: [err: unknown];
 }
@@ -167,7 +171,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
    * the grace of its claim; older ones go back to `queued` with their attempt taken back. If the
    * worker dies, the rescuer takes them back like any job of a dead worker.
    */
-  readonly #buffer: Array<{ job: JobRow; claimedAt: number }> = [];
+  readonly #buffer: Array<{ job: RunningJob; claimedAt: number }> = [];
   readonly #timeoutByType = new Map<string, number>();
   /** The buffer's size now: between 0 and `prefetch`, from how fast the handlers get through jobs. */
   #prefetch = 0;
@@ -184,7 +188,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #listener: ChannelListener | undefined;
   #loops: BackgroundLoop[] = [];
   /** Running handlers by heldJobKey: ids are unique per tenant only, so two tenants' jobs with one id are two entries. */
-  readonly #inflight = new Map<string, { job: JobRow; done: Promise<void>; abort: LazyAbort }>();
+  readonly #inflight = new Map<string, { job: RunningJob; done: Promise<void>; abort: LazyAbort }>();
   #slotWaiters: Array<() => void> = [];
   /** Outcomes of finished handlers being written to PostgreSQL. */
   readonly #recording = new Set<Promise<void>>();
@@ -208,7 +212,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     const rows = await jobSetCompletedManyIfRunning(this.#pool, items);
     return firstTakes(rows, items);
   }, { maxInFlight: 1 });
-  readonly #starts = new Batcher<{ tenantId: string; id: string }, JobRow | undefined>(async (items) => {
+  readonly #starts = new Batcher<{ tenantId: string; id: string }, RunningJob | undefined>(async (items) => {
     const rows = await jobSetRunningManyIfDispatched(this.#pool, items, this.id, this.#timeouts(), JOB_TIMEOUT_MS_FALLBACK, this.#o.leaseGraceMs);
     // why: two copies of one job can meet in a batch (a dead worker's copy back from BullMQ's
     // stalled check beside the rescue's re-dispatch); the row moved once, so one copy runs it.
@@ -408,7 +412,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   #drain(): void {
     const ttl = this.#o.leaseGraceMs / 2;
     const now = performance.now();
-    const late: JobRow[] = [];
+    const late: RunningJob[] = [];
     while (this.#buffer.length > 0 && this.#state === 'running' && this.#inflight.size + this.#reserved < this.#o.concurrency) {
       const { job, claimedAt } = this.#buffer.shift()!;
       if (now - claimedAt > ttl) late.push(job);
@@ -441,7 +445,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /** Buffered jobs that will not start here go back to `queued`, their attempt taken back; the buffer shrinks. */
-  #giveBack(jobs: JobRow[]): Promise<void> {
+  #giveBack(jobs: RunningJob[]): Promise<void> {
     // why: handlers got slower than the buffer's size assumed
     this.#prefetch = Math.floor(this.#prefetch / 2);
     if (this.#state === 'running') this.#o.log(`worker ${this.id}: ${jobs.length} buffered jobs not started within half the lease grace go back to queued; buffer now ${this.#prefetch}`);
@@ -498,7 +502,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
     // why: counted until the job runs or is given back, so #settleInDoubt waits for it
     this.#starting++;
     try {
-      let job: JobRow | undefined;
+      let job: RunningJob | undefined;
       try {
         job = await this.#starts.add({ tenantId, id });
         redis?.taken();
@@ -541,7 +545,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /** Run a job that this worker holds (status running, lease ours). Never throws. */
-  #run(job: JobRow, via: DispatchMode): Promise<void> {
+  #run(job: RunningJob, via: DispatchMode): Promise<void> {
     const abort = new LazyAbort();
     const key = heldJobKey(job.tenant_id, job.id);
     const done = this.#handle(job, abort).then(({ error, ms, outage }) => {
@@ -566,7 +570,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /** Run the job's handler under its type's timeout. Never throws: a failure is the `error`. */
-  async #handle(job: JobRow, abort: LazyAbort): Promise<{ error: string | undefined; ms: number; outage: boolean }> {
+  async #handle(job: RunningJob, abort: LazyAbort): Promise<{ error: string | undefined; ms: number; outage: boolean }> {
     const started = performance.now();
     const timeoutMs = this.#timeoutOf(job.job_type);
     let error: string | undefined;
@@ -608,13 +612,13 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
   }
 
   /** Move the job to completed, retry or dead, guarded by the lease. Never throws. */
-  async #record(job: JobRow, via: DispatchMode, error: string | undefined, ms: number, outage = false, tries = 0): Promise<void> {
+  async #record(job: RunningJob, via: DispatchMode, error: string | undefined, ms: number, outage = false, tries = 0): Promise<void> {
     try {
       if (error === undefined) {
         const done = await this.#completions.add({ tenantId: job.tenant_id, id: job.id, owner: this.id, attempt: job.attempts, durationMs: ms });
         if (!done) return void this.emit('stale', job);
         jobsProcessed.inc({ queue: job.queue_name });
-        if (this.listenerCount('completed') > 0) this.emit('completed', { ...job, status: 'completed', completed_at: done.completed_at, updated_at: done.completed_at!, lease_owner: null, lease_expires_at: null }, via);
+        if (this.listenerCount('completed') > 0) this.emit('completed', { ...job, status: 'completed', completed_at: done.completed_at }, via);
       } else {
         if (tries === 0) jobsFailed.inc({ queue: job.queue_name });
         // why: a tier that is down is no fault of the job: it backs off and runs once the tier

@@ -4,7 +4,7 @@
  * and returns the row, so a caller can tell "moved" from "someone else moved it first".
  * Each function throws what `pg` throws (connection lost, constraint violated).
  */
-import type { JobRow } from '../../../queue/job-states.js';
+import type { JobRow, RunningJob } from '../../../queue/job-states.js';
 import type { RetryRulesSql } from '../../../queue/retry.js';
 import type { Queryable } from './queryable.js';
 
@@ -40,6 +40,9 @@ const jobCtids = (tenants: number, ids: number) =>
  */
 const JOB_KEY_SQL = `(j.tenant_id::text || ' ' || j.id::text)`;
 export const heldJobKey = (tenantId: string, id: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()}`;
+
+/** The columns of a RunningJob, what the statements that start jobs return. */
+const RUNNING_JOB_SQL = 'j.tenant_id, j.id, j.queue_name, j.job_type, j.priority, j.payload, j.attempts, j.max_attempts';
 
 /** The `last_error` of a job rescued from `running`. */
 export const LEASE_EXPIRED_MESSAGE = 'lease expired: the worker died or exceeded the timeout';
@@ -120,8 +123,8 @@ export async function jobSetDispatchedFair(db: Queryable, queues: readonly strin
  * asynchronously when it runs on its own. Run by workers in PostgreSQL-only mode, into their
  * local buffer.
  */
-export async function jobSetRunningFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number, types: readonly string[] | null = null): Promise<JobRow[]> {
-  const { rows } = await db.query<JobRow>({
+export async function jobSetRunningFair(db: Queryable, queues: readonly string[] | null, limit: number, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number, types: readonly string[] | null = null): Promise<RunningJob[]> {
+  const { rows } = await db.query<RunningJob>({
     text: `${fairPick(7)}
       UPDATE public.jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
@@ -131,7 +134,7 @@ export async function jobSetRunningFair(db: Queryable, queues: readonly string[]
       -- Repeated here, it let statistics taken while no job was queued plan this scan on
       -- idx_jobs_claim, reading every queued job for each claim.
       WHERE j.ctid = ANY (ARRAY(SELECT row_ctid FROM chosen)) AND ${COMMIT_ASYNC_SQL}
-      RETURNING j.*`,
+      RETURNING ${RUNNING_JOB_SQL}`,
     values: [queues, limit, owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs, types],
   });
   return rows;
@@ -142,14 +145,14 @@ export async function jobSetRunningFair(db: Queryable, queues: readonly string[]
  * Returns undefined when the job is no longer dispatched (a duplicate Redis copy, a rescue, an
  * operator action): the caller drops that copy. Run by workers in Redis mode.
  */
-export async function jobSetRunningIfDispatched(db: Queryable, tenantId: string, id: string, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow | undefined> {
-  const { rows } = await db.query<JobRow>({
+export async function jobSetRunningIfDispatched(db: Queryable, tenantId: string, id: string, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<RunningJob | undefined> {
+  const { rows } = await db.query<RunningJob>({
     name: 'jobSetRunningIfDispatched',
     text: `UPDATE public.jobs j SET status = 'running', lease_owner = $3, attempts = j.attempts + 1,
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
       WHERE j.tenant_id = $1 AND j.id = $2 AND j.status = 'dispatched'
-      RETURNING j.*`,
+      RETURNING ${RUNNING_JOB_SQL}`,
     values: [tenantId, id, owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs],
   });
   return rows[0];
@@ -210,8 +213,8 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
  * Many `jobSetRunningIfDispatched` in one statement (one owner); returns the rows that moved.
  * Commits asynchronously when it runs on its own. Run by workers in Redis mode, batching starts.
  */
-export async function jobSetRunningManyIfDispatched(db: Queryable, refs: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<JobRow[]> {
-  const { rows } = await db.query<JobRow>({
+export async function jobSetRunningManyIfDispatched(db: Queryable, refs: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, timeoutsMs: Record<string, number>, defaultTimeoutMs: number, graceMs: number): Promise<RunningJob[]> {
+  const { rows } = await db.query<RunningJob>({
     // why: named: each job is found by its full key (jobCtids), so the plan does not depend on
     // the values, and a prepared statement saves a parse and a plan per batch
     name: 'jobSetRunningManyIfDispatched',
@@ -219,7 +222,7 @@ export async function jobSetRunningManyIfDispatched(db: Queryable, refs: Readonl
         lease_expires_at = now() + make_interval(secs => (coalesce(($4::jsonb ->> j.job_type)::double precision, $5) + $6) / 1000),
         started_at = now(), updated_at = now()
       WHERE j.ctid = ANY (${jobCtids(1, 2)}) AND j.status = 'dispatched' AND ${COMMIT_ASYNC_SQL}
-      RETURNING j.*`,
+      RETURNING ${RUNNING_JOB_SQL}`,
     values: [refs.map((r) => r.tenantId), refs.map((r) => r.id), owner, JSON.stringify(timeoutsMs), defaultTimeoutMs, graceMs],
   });
   return rows;
