@@ -83,6 +83,37 @@ class LazyAbort {
   }
 }
 
+/**
+ * A JobContext, the signal made on first use.
+ * why: a class, so the getter sits on the prototype: an object literal with a getter cost each
+ * job a new accessor of its own.
+ */
+class HandlerContext implements JobContext {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly queue: string;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly priority: number;
+  readonly attempt: number;
+  readonly #abort: LazyAbort;
+
+  constructor(job: RunningJob, abort: LazyAbort) {
+    this.id = job.id;
+    this.tenantId = job.tenant_id;
+    this.queue = job.queue_name;
+    this.type = job.job_type;
+    this.payload = job.payload;
+    this.priority = job.priority;
+    this.attempt = job.attempts;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
+
 /** What a handler gets. */
 export interface JobContext {
   id: string;
@@ -586,19 +617,7 @@ export class JobWorker extends EventEmitter<WorkerEvents> {
           reject(new Error(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         // why: Promise.resolve, so a handler written in plain JavaScript that returns nothing still resolves
-        const context: JobContext = {
-          id: job.id,
-          tenantId: job.tenant_id,
-          queue: job.queue_name,
-          type: job.job_type,
-          payload: job.payload,
-          priority: job.priority,
-          attempt: job.attempts,
-          get signal() {
-            return abort.signal;
-          },
-        };
-        Promise.resolve(handler(context)).then(() => resolve(), reject);
+        Promise.resolve(handler(new HandlerContext(job, abort))).then(() => resolve(), reject);
       });
     } catch (err) {
       error = (err as Error)?.message ?? String(err);

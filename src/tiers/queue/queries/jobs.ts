@@ -191,20 +191,26 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
     // why: unnamed, so the arrays are planned as values: the lease check below is then a hashed
     // lookup per row. A semi-join with the input planned as a nested loop (500 x 250 comparisons
     // per batch of 500) made the completion 10 times slower than the claim.
-    text: `WITH done AS (
+    // The lease keys ($1) name the jobs too (tenant and id are their first two words): two arrays
+    // to build and send per batch instead of four.
+    text: `WITH keyed AS (
+        SELECT x.lease_key, x.duration_ms, split_part(x.lease_key, ' ', 1)::uuid AS tenant_id, split_part(x.lease_key, ' ', 2)::uuid AS id
+        FROM unnest($1::text[], $2::int[]) AS x (lease_key, duration_ms)
+      ), done AS (
         UPDATE public.jobs j SET status = 'completed', completed_at = now(), updated_at = now(),
           lease_owner = NULL, lease_expires_at = NULL
-        WHERE j.ctid = ANY (${jobCtids(1, 2)}) AND j.status = 'running' AND ${COMMIT_ASYNC_SQL}
-          AND ${LEASE_KEY_SQL} = ANY ($3::text[])
+        WHERE j.ctid = ANY (ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = k.id AND r.tenant_id = k.tenant_id) FROM keyed k))
+          AND j.status = 'running' AND ${COMMIT_ASYNC_SQL}
+          AND ${LEASE_KEY_SQL} = ANY ($1::text[])
         RETURNING j.tenant_id, j.id, j.attempts, j.started_at, j.completed_at
       ), logged AS (
         INSERT INTO public.job_logs (tenant_id, job_id, status, attempt, started_at, finished_at, duration_ms)
-        SELECT d.tenant_id, d.id, 'success', d.attempts, d.started_at, now(), x.duration_ms
-        FROM done d JOIN unnest($1::uuid[], $2::uuid[], $4::int[]) AS x (tenant_id, id, duration_ms) ON x.tenant_id = d.tenant_id AND x.id = d.id
+        SELECT d.tenant_id, d.id, 'success', d.attempts, d.started_at, now(), k.duration_ms
+        FROM done d JOIN keyed k ON k.tenant_id = d.tenant_id AND k.id = d.id
       )
       -- why: the worker holds the rest of each row; only what changed comes back
       SELECT tenant_id, id, completed_at FROM done`,
-    values: [jobs.map((j) => j.tenantId), jobs.map((j) => j.id), jobs.map((j) => leaseKey(j.tenantId, j.id, j.attempt, j.owner)), jobs.map((j) => Math.round(j.durationMs))],
+    values: [jobs.map((j) => leaseKey(j.tenantId, j.id, j.attempt, j.owner)), jobs.map((j) => Math.round(j.durationMs))],
   });
   return rows;
 }
