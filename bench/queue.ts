@@ -9,7 +9,8 @@
 // Latency: with idle workers, enqueue single jobs at ~100/s; latency = handler start - enqueue
 // call (same clock; the job carries its enqueue time).
 // Processes: N jobs enqueued the same way while 1, 2, 4 worker processes (each with the same
-// concurrency) serve the queue; jobs/s = N / (first enqueue to the last handler start reported).
+// concurrency) serve the queue, after each process ran 5,000 jobs to warm up; jobs/s = N / (first
+// enqueue to the last handler start reported).
 // Every round measures every system and every process count, each list in rotating order; the
 // figures printed are the medians over the rounds (--rounds, default 3), with the process counts'
 // lowest and highest round beside theirs.
@@ -241,6 +242,9 @@ function graphileSystem(url: string): System {
   };
 }
 
+/** Jobs each worker process runs before the measurement (see measureProcesses). */
+const WARM_JOBS_PER_PROCESS = 5_000;
+
 /**
  * fivetier with `processes` worker processes (bench/queue-worker-process.ts, each with the
  * benchmark's concurrency) on one queue: jobs/s for N jobs enqueued while they run.
@@ -288,10 +292,14 @@ async function measureProcesses(mode: 'redis' | 'postgres', processes: number, u
         notify = resolve;
         if (total() >= n) resolve();
       });
-    await enqueueBatch(200);
-    await until(200);
+    // why: a worker process runs for days; its first few thousand jobs run before V8 has
+    // compiled the hot path and sized its heap, and 4 fresh processes measured that (twice the
+    // worker CPU per job of 1), not how throughput scales
+    const warm = WARM_JOBS_PER_PROCESS * processes;
+    for (let i = 0; i < warm; i += BATCH) await enqueueBatch(Math.min(BATCH, warm - i));
+    await until(warm);
     const t0 = performance.now();
-    const drained = until(200 + N);
+    const drained = until(warm + N);
     for (let i = 0; i < N; i += BATCH) await enqueueBatch(Math.min(BATCH, N - i));
     await drained;
     return N / ((performance.now() - t0) / 1000);
