@@ -23,17 +23,18 @@ const COMMIT_ASYNC_SQL = `(SELECT set_config('synchronous_commit', 'off', true))
 const LEASE_KEY_SQL = `(j.tenant_id::text || ' ' || j.id::text || ' ' || j.attempts::text || ' ' || j.lease_owner)`;
 const leaseKey = (tenantId: string, id: string, attempt: number, owner: string): string => `${tenantId.toLowerCase()} ${id.toLowerCase()} ${attempt} ${owner}`;
 /**
- * The current versions of the jobs named by two parallel arrays of tenant ids and job ids (the
- * parameter numbers given), as an array of ctids for `WHERE j.ctid = ANY (...)`: one look-up by
- * the full primary key per job, which the planner takes whatever the table's statistics say.
+ * The current versions of the jobs named by the rows of `source` (a FROM item aliased `x`, with
+ * columns `tenant_id` and `id`), as an array of ctids for `WHERE j.ctid = ANY (...)`: one look-up
+ * by the full primary key per job, which the planner takes whatever the table's statistics say.
  * why: `j.id = ANY (ids)` is planned from the statistics of the id column; a table that grew from
  * nothing before its first analysis has none, and 500 ids were then planned as a scan of the
  * whole table (half of the statement time per job in bench/queue.ts). A job missing from the table
  * gives NULL, which matches nothing. The statement's guards still decide: a row updated
  * meanwhile is re-read in its newest version and re-checked.
  */
-const jobCtids = (tenants: number, ids: number) =>
-  `ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = x.id AND r.tenant_id = x.tenant_id) FROM unnest($${tenants}::uuid[], $${ids}::uuid[]) AS x (tenant_id, id))`;
+const jobCtidsOf = (source: string) => `ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = x.id AND r.tenant_id = x.tenant_id) FROM ${source})`;
+/** `jobCtidsOf` two parallel arrays of tenant ids and job ids, by their parameter numbers. */
+const jobCtids = (tenants: number, ids: number) => jobCtidsOf(`unnest($${tenants}::uuid[], $${ids}::uuid[]) AS x (tenant_id, id)`);
 /**
  * A job's identity as one text value, (tenant, id), in SQL and in TypeScript alike: the key a
  * worker holds its jobs by, and what `jobSetQueuedIfUnheld` compares them with.
@@ -194,12 +195,12 @@ export async function jobSetCompletedManyIfRunning(db: Queryable, jobs: Readonly
     // The lease keys ($1) name the jobs too (tenant and id are their first two words): two arrays
     // to build and send per batch instead of four.
     text: `WITH keyed AS (
-        SELECT x.lease_key, x.duration_ms, split_part(x.lease_key, ' ', 1)::uuid AS tenant_id, split_part(x.lease_key, ' ', 2)::uuid AS id
+        SELECT x.duration_ms, split_part(x.lease_key, ' ', 1)::uuid AS tenant_id, split_part(x.lease_key, ' ', 2)::uuid AS id
         FROM unnest($1::text[], $2::int[]) AS x (lease_key, duration_ms)
       ), done AS (
         UPDATE public.jobs j SET status = 'completed', completed_at = now(), updated_at = now(),
           lease_owner = NULL, lease_expires_at = NULL
-        WHERE j.ctid = ANY (ARRAY(SELECT (SELECT r.ctid FROM public.jobs r WHERE r.id = k.id AND r.tenant_id = k.tenant_id) FROM keyed k))
+        WHERE j.ctid = ANY (${jobCtidsOf('keyed x')})
           AND j.status = 'running' AND ${COMMIT_ASYNC_SQL}
           AND ${LEASE_KEY_SQL} = ANY ($1::text[])
         RETURNING j.tenant_id, j.id, j.attempts, j.started_at, j.completed_at
